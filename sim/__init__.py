@@ -1,0 +1,1 @@
+"""A deterministic, in-process, virtual-time model of Kafka. Standard library only."""
