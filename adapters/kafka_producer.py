@@ -1,0 +1,194 @@
+"""The broker port's Producer over ``confluent_kafka.Producer``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import confluent_kafka
+from confluent_kafka import KafkaError, KafkaException
+
+from adapters.kafka_errors import ConnectionWatch, produce_failed
+from services.ports import (
+    BrokerError,
+    Consumer,
+    InvalidConfig,
+    ProduceFailed,
+    ProducerConfig,
+    RecordMetadata,
+    TopicPartition,
+)
+
+TRANSACTION_TIMEOUT_S = 30.0
+
+
+def producer_settings(config: ProducerConfig) -> dict[str, Any]:
+    """librdkafka settings for ``config``. murmur2_random puts a key where Java clients and the simulator do."""
+    acks = config.acks
+    if (config.enable_idempotence or config.transactional_id) and acks != "all":
+        raise InvalidConfig(
+            f"acks={acks} conflicts with enable.idempotence/transactional.id, which need acks=all"
+        )
+    settings: dict[str, Any] = {
+        "client.id": config.client_id,
+        "acks": acks,
+        "enable.idempotence": config.enable_idempotence or bool(config.transactional_id),
+        "linger.ms": config.linger_ms,
+        "retries": config.retries,
+        "compression.type": config.compression_type,
+        "partitioner": "murmur2_random",
+    }
+    if config.transactional_id:
+        settings["transactional.id"] = config.transactional_id
+    return settings
+
+
+class _Batch:
+    """Delivery results of the records produced since the last flush, in produce order."""
+
+    def __init__(self) -> None:
+        self.results: list[RecordMetadata | KafkaError | None] = []
+
+    def slot(self) -> Any:
+        index = len(self.results)
+        self.results.append(None)
+
+        def on_delivery(err: KafkaError | None, msg: confluent_kafka.Message) -> None:
+            if err is not None:
+                self.results[index] = err
+            else:
+                self.results[index] = RecordMetadata(msg.topic(), msg.partition(), msg.offset())
+
+        return on_delivery
+
+
+class KafkaProducer:
+    """Queues records; ``flush`` waits for acks. Transactions start lazily (init on first begin)."""
+
+    def __init__(self, settings: dict[str, Any], watch: ConnectionWatch) -> None:
+        self._watch = watch
+        self._transactional = "transactional.id" in settings
+        self._initialised = False
+        try:
+            self._producer = confluent_kafka.Producer(settings)
+        except KafkaException as exc:
+            raise watch.translate(exc, "create producer") from exc
+        self._batch = _Batch()
+        self._closed = False
+
+    def produce(
+        self,
+        topic: str,
+        value: bytes | None,
+        *,
+        key: bytes | None = None,
+        headers: Sequence[tuple[str, bytes]] = (),
+        partition: int | None = None,
+    ) -> None:
+        kwargs: dict[str, Any] = {"value": value, "key": key, "on_delivery": self._batch.slot()}
+        if headers:
+            kwargs["headers"] = list(headers)
+        if partition is not None:
+            kwargs["partition"] = partition
+        for attempt in range(2):
+            try:
+                self._producer.produce(topic, **kwargs)
+                break
+            except BufferError as exc:
+                # The local queue is full: serve delivery reports for a moment, then try once more.
+                if attempt == 1:
+                    self._batch.results.pop()
+                    raise ProduceFailed(f"local queue full producing to {topic}", retriable=True) from exc
+                self._producer.poll(1.0)
+            except KafkaException as exc:
+                self._batch.results.pop()
+                raise produce_failed(exc.args[0], action=f"produce to {topic}") from exc
+        self._producer.poll(0)
+
+    def flush(self, timeout: float = 10.0) -> list[RecordMetadata]:
+        batch, self._batch = self._batch, _Batch()
+        remaining = self._producer.flush(timeout)
+        if remaining:
+            # Drop what never left the client so its outcome is definite (not delivered).
+            self._producer.purge(in_queue=True, in_flight=False)
+            self._producer.poll(0)
+            cause = self._watch.last
+            message = f"{remaining} record(s) not acknowledged within {timeout:g}s"
+            if cause is not None:
+                message = self._watch.translate(cause, "produce").args[0] + f" ({message})"
+            raise ProduceFailed(message, retriable=True)
+        failures = [r for r in batch.results if isinstance(r, KafkaError)]
+        if failures:
+            raise produce_failed(
+                failures[0],
+                action=f"deliver {len(failures)} of {len(batch.results)} record(s)",
+                bootstrap=self._watch.bootstrap if self._watch.last else None,
+            )
+        self._watch.healthy()
+        return [r for r in batch.results if isinstance(r, RecordMetadata)]
+
+    # ------------------------------------------------------------ transactions
+
+    def begin_transaction(self) -> None:
+        self._require_transactional("begin_transaction")
+        if not self._initialised:
+            self._call("init transactions", self._producer.init_transactions, TRANSACTION_TIMEOUT_S)
+            self._initialised = True
+        self._call("begin transaction", self._producer.begin_transaction)
+
+    def send_offsets_to_transaction(self, offsets: Mapping[TopicPartition, int], consumer: Consumer) -> None:
+        self._require_transactional("send_offsets_to_transaction")
+        group_metadata = getattr(consumer, "group_metadata", None)
+        if group_metadata is None:
+            raise InvalidConfig("send_offsets_to_transaction needs a consumer from the same KafkaBroker")
+        positions = [
+            confluent_kafka.TopicPartition(tp.topic, tp.partition, off) for tp, off in offsets.items()
+        ]
+        self._call(
+            "send offsets to transaction",
+            self._producer.send_offsets_to_transaction,
+            positions,
+            group_metadata(),
+            TRANSACTION_TIMEOUT_S,
+        )
+
+    def commit_transaction(self) -> None:
+        self._require_transactional("commit_transaction")
+        self._call("commit transaction", self._producer.commit_transaction, TRANSACTION_TIMEOUT_S)
+
+    def abort_transaction(self) -> None:
+        self._require_transactional("abort_transaction")
+        self._call("abort transaction", self._producer.abort_transaction, TRANSACTION_TIMEOUT_S)
+        # Records of the aborted transaction were purged; their reports must not leak into the next flush.
+        self._producer.poll(0)
+        self._batch = _Batch()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        deadline = time.monotonic() + 5.0
+        while len(self._producer) and time.monotonic() < deadline:
+            self._producer.flush(0.5)
+
+    # ------------------------------------------------------------ helpers
+
+    def _require_transactional(self, what: str) -> None:
+        if not self._transactional:
+            raise InvalidConfig(f"{what} needs ProducerConfig.transactional_id")
+
+    def _call(self, action: str, fn: Any, *args: Any) -> None:
+        try:
+            fn(*args)
+        except KafkaException as exc:
+            err: KafkaError = exc.args[0]
+            failure: BrokerError = self._watch.translate(exc, action)
+            if err.txn_requires_abort() or err.fatal():
+                # Aborting (or, when fatal, recreating the producer) is the way out, not retrying.
+                failure = ProduceFailed(
+                    f"{failure}. The transaction must be aborted"
+                    + (" and the producer recreated (fatal error)." if err.fatal() else "."),
+                    retriable=False,
+                )
+            raise failure from exc

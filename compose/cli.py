@@ -1,0 +1,113 @@
+"""``kafkalab kafka up|down|status``, ``kafkalab kafka-cli TOOL ...`` and ``kafkalab db up``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from compose.runtime import LauncherError
+from compose.tools import tool_names
+from compose.topology import KAFKA_VERSION
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    kafka = subparsers.add_parser("kafka", help=f"a local Apache Kafka {KAFKA_VERSION} (no Docker needed)")
+    actions = kafka.add_subparsers(dest="kafka_command", metavar="ACTION", required=True)
+
+    up = actions.add_parser("up", help="start (or reuse) the local broker(s) and wait until ready")
+    up.add_argument("--brokers", type=int, choices=(1, 3), default=1)
+    up.add_argument("--wait", action=argparse.BooleanOptionalAction, default=True,
+                    help="wait for metadata and the group coordinator (default: yes)")
+    up.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for readiness")
+    up.set_defaults(func=_guarded(_kafka_up))
+
+    down = actions.add_parser("down", help="stop the brokers this directory started")
+    down.add_argument("--wipe", action="store_true", help="also delete their data (topics, offsets)")
+    down.set_defaults(func=_guarded(_kafka_down))
+
+    status = actions.add_parser("status", help="running or not, pids, bootstrap, readiness")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=_guarded(_kafka_status))
+
+    cli = subparsers.add_parser(
+        "kafka-cli",
+        help="run one of Kafka's own CLI tools from the same jars",
+        description="Known tools: " + ", ".join(tool_names())
+        + ". --bootstrap-server defaults to $KAFKA_BOOTSTRAP or localhost:9092.",
+    )
+    cli.add_argument("tool", choices=tool_names(), metavar="TOOL")
+    cli.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the tool as they are")
+    cli.set_defaults(func=_guarded(_kafka_cli))
+
+    db = subparsers.add_parser("db", help="PostgreSQL for kafka mode")
+    db_actions = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_up = db_actions.add_parser("up", help="use DATABASE_URL or start the local server; print the DSN")
+    db_up.set_defaults(func=_guarded(_db_up))
+
+
+def _guarded(command):
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except LauncherError as exc:
+            print(f"kafkalab: {exc}", file=sys.stderr)
+            return 1
+
+    return run
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+def _kafka_up(args: argparse.Namespace) -> int:
+    from compose import launcher
+
+    result = launcher.up(args.brokers, wait=args.wait, timeout=args.timeout, echo=_say)
+    times = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items() if v)
+    if not args.wait:
+        print(f"Kafka {result.outcome} on {result.bootstrap} (readiness not checked)")
+        return 0
+    if not result.ready:
+        print(f"Kafka on {result.bootstrap} is not ready: {result.detail}", file=sys.stderr)
+        return 1
+    print(f"Kafka ready on {result.bootstrap} ({result.outcome}{'; ' + times if times else ''})")
+    return 0
+
+
+def _kafka_down(args: argparse.Namespace) -> int:
+    from compose import launcher
+
+    stopped = launcher.down(wipe=args.wipe, echo=_say)
+    print(f"stopped {len(stopped)} Kafka process(es)" if stopped else "no Kafka started from here was running")
+    return 0
+
+
+def _kafka_status(args: argparse.Namespace) -> int:
+    from compose import launcher
+
+    status = launcher.status()
+    if args.json:
+        print(json.dumps(status.to_dict(), indent=2))
+    else:
+        pids = ", ".join(f"node {n}: {p}" for n, p in status.pids.items() if p) or "-"
+        print(f"Kafka {status.version}: {'running' if status.running else 'not running'}")
+        print(f"  pids       {pids}")
+        print(f"  bootstrap  {status.bootstrap}")
+        print(f"  ready      {'yes' if status.ready else 'no'} ({status.detail})")
+        print(f"  data       {status.data_dir}")
+    return 0 if status.ready else 3
+
+
+def _kafka_cli(args: argparse.Namespace) -> int:
+    from compose.tools import run_tool
+
+    return run_tool(args.tool, list(args.args)).returncode
+
+
+def _db_up(args: argparse.Namespace) -> int:
+    from compose.postgres import ensure_database
+
+    print(ensure_database())
+    return 0

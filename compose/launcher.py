@@ -1,0 +1,252 @@
+"""Start, stop and inspect a local Apache Kafka (KRaft, 1 or 3 combined nodes) without Docker.
+
+``up`` is idempotent and safe to call concurrently (one machine-wide lock): a cluster already running
+from this data dir is reused; a ready broker on localhost:9092 started elsewhere is reused too.
+``down`` stops exactly the JVMs whose pids this launcher recorded, after checking they are ours.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from compose import processes, readiness
+from compose.config import ClusterState, DataDir, new_cluster_id, render_properties
+from compose.runtime import (
+    LauncherError,
+    broker_command,
+    ensure_jars,
+    java_binary,
+    kafkalab_home,
+    tool_command,
+)
+from compose.topology import EXTERNAL, KAFKA_VERSION, bootstrap_servers, cluster_nodes
+
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class UpResult:
+    bootstrap: str
+    ready: bool
+    outcome: str  # "started", "already-running", "reused-external", "reused-env"
+    detail: str
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: fetch, format, start_to_ready
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    running: bool
+    brokers: int
+    pids: dict[int, int | None]  # node id -> pid (None: not running)
+    bootstrap: str
+    ready: bool
+    detail: str
+    data_dir: str
+    cluster_id: str | None
+    version: str = KAFKA_VERSION
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def lock_path() -> Path:
+    return kafkalab_home() / "launcher.lock"
+
+
+def up(
+    brokers: int = 1,
+    *,
+    wait: bool = True,
+    timeout: float = 180.0,
+    data: DataDir | None = None,
+    echo: Echo = lambda _line: None,
+) -> UpResult:
+    """Make a local cluster of ``brokers`` nodes run (and, with ``wait``, be ready); see module doc."""
+    external = os.environ.get("KAFKA_BOOTSTRAP")
+    if external:
+        echo(f"KAFKA_BOOTSTRAP={external}: using that cluster, starting nothing")
+        return _await(external, 1, wait, timeout, "reused-env", {})
+    data = data or DataDir()
+    cluster_nodes(brokers)  # validates the size
+    with processes.exclusive_lock(lock_path()):
+        state = data.load_state()
+        running = _running_pids(data, state)
+        if state and any(running.values()):
+            if state.brokers != brokers:
+                raise LauncherError(
+                    f"a {state.brokers}-broker cluster is running from {data.root}; "
+                    f"run `kafkalab kafka down` before starting {brokers}."
+                )
+            if all(running.values()):
+                echo(f"Kafka already running from {data.root} (pids {_pid_list(running)})")
+                return _await(bootstrap_servers(brokers), brokers, wait, timeout, "already-running", {}, data)
+        elif _port_taken_by_a_kafka(brokers, echo):
+            return _await(bootstrap_servers(brokers), brokers, wait, timeout, "reused-external", {})
+        if state and state.brokers != brokers:
+            raise LauncherError(
+                f"{data.root} holds a {state.brokers}-broker cluster; run `kafkalab kafka down --wipe` "
+                f"to start a {brokers}-broker one."
+            )
+        return _start(brokers, state, running, data, wait, timeout, echo)
+
+
+def _start(
+    brokers: int,
+    state: ClusterState | None,
+    running: dict[int, int | None],
+    data: DataDir,
+    wait: bool,
+    timeout: float,
+    echo: Echo,
+) -> UpResult:
+    to_start = [node for node in cluster_nodes(brokers) if not running.get(node.node_id)]
+    for node in to_start:  # before the (possibly long) jar fetch: fail fast
+        for name, port in node.ports.items():
+            if processes.port_in_use(port):
+                raise LauncherError(
+                    f"port {port} ({name} listener of node {node.node_id}) is taken by another program. "
+                    f"Find it with `ss -ltnp | grep :{port}`; stop it, or set KAFKA_BOOTSTRAP to use a "
+                    f"cluster you already run."
+                )
+    java = java_binary()
+    fetch = ensure_jars()
+    timings = {"fetch": round(fetch.seconds, 1)}
+    if fetch.fetched:
+        echo(f"fetched Apache Kafka {KAFKA_VERSION} jars into {fetch.lib} in {fetch.seconds:.1f}s")
+    state = state or ClusterState(new_cluster_id(), brokers)
+    data.save_state(state)
+    started = time.monotonic()
+    formats = []
+    for node in to_start:
+        paths = data.node(node.node_id)
+        paths.log_dirs.mkdir(parents=True, exist_ok=True)
+        paths.logs.mkdir(parents=True, exist_ok=True)
+        paths.properties.write_text(render_properties(node, paths.log_dirs))
+        command = tool_command(
+            java, fetch.lib, "kafka.tools.StorageTool",
+            ["format", "-t", state.cluster_id, "-c", str(paths.properties), "--ignore-formatted"],
+        )  # fmt: skip
+        formats.append((node, subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)))
+    for node, proc in formats:  # formatted in parallel: each is a JVM start
+        output = proc.communicate(timeout=120)[0].decode(errors="replace")
+        if proc.returncode != 0:
+            raise LauncherError(f"formatting node {node.node_id}'s storage failed:\n{output.strip()[-1500:]}")
+    timings["format"] = round(time.monotonic() - started, 1)
+    for node in to_start:
+        paths = data.node(node.node_id)
+        command = broker_command(java, fetch.lib, paths.properties, paths.logs)
+        pid = processes.spawn_detached(command, paths.stdout, cwd=paths.root)
+        paths.pid_file.write_text(f"{pid}\n")
+        echo(f"started Kafka node {node.node_id} (pid {pid}) on {node.external_address}")
+    result = _await(bootstrap_servers(brokers), brokers, wait, timeout, "started", timings, data)
+    timings["start_to_ready"] = round(time.monotonic() - started, 1)
+    return result
+
+
+def down(*, wipe: bool = False, data: DataDir | None = None, echo: Echo = lambda _line: None) -> list[int]:
+    """Stop the brokers this data dir's pid files name (only if they are really our JVMs)."""
+    data = data or DataDir()
+    with processes.exclusive_lock(lock_path()):
+        state = data.load_state()
+        running = _running_pids(data, state)
+        pids = [pid for pid in running.values() if pid]
+        if pids:
+            echo(f"stopping Kafka (pids {_pid_list(running)})")
+            processes.stop(pids)
+        for node_id in running:
+            data.node(node_id).pid_file.unlink(missing_ok=True)
+        if wipe and data.root.exists():
+            shutil.rmtree(data.root)
+            echo(f"wiped {data.root}")
+        return pids
+
+
+def status(*, data: DataDir | None = None, probe_timeout: float = 3.0) -> Status:
+    data = data or DataDir()
+    state = data.load_state()
+    running = _running_pids(data, state)
+    brokers = state.brokers if state else 1
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP") or bootstrap_servers(brokers)
+    is_running = bool(running) and all(running.values())
+    answers = is_running or bool(os.environ.get("KAFKA_BOOTSTRAP"))
+    check = readiness.probe(bootstrap, brokers, timeout=probe_timeout) if answers else None
+    return Status(
+        running=is_running,
+        brokers=brokers,
+        pids=running,
+        bootstrap=bootstrap,
+        ready=bool(check and check.ready),
+        detail=check.detail if check else "not running",
+        data_dir=str(data.root),
+        cluster_id=state.cluster_id if state else None,
+    )
+
+
+def _running_pids(data: DataDir, state: ClusterState | None) -> dict[int, int | None]:
+    if not state:
+        return {}
+    found: dict[int, int | None] = {}
+    for node in cluster_nodes(state.brokers):
+        paths = data.node(node.node_id)
+        pid = processes.read_pid(paths.pid_file)
+        found[node.node_id] = pid if pid and processes.is_our_broker(pid, paths.properties) else None
+    return found
+
+
+def _port_taken_by_a_kafka(brokers: int, echo: Echo) -> bool:
+    """A broker we did not start answers on our external port: reuse it rather than fight for the port."""
+    port = cluster_nodes(brokers)[0].port(EXTERNAL)
+    if not processes.port_in_use(port):
+        return False
+    if readiness.probe(bootstrap_servers(brokers), brokers, timeout=3.0).brokers:
+        echo(f"a Kafka broker not started from this directory answers on localhost:{port}; using it")
+        return True
+    return False  # something else holds the port: _start reports it
+
+
+def _await(
+    bootstrap: str,
+    brokers: int,
+    wait: bool,
+    timeout: float,
+    outcome: str,
+    timings: dict[str, float],
+    data: DataDir | None = None,
+) -> UpResult:
+    if not wait:
+        return UpResult(bootstrap, False, outcome, "not waited for", timings)
+    alive = (lambda: _died(data, brokers)) if data else (lambda: None)
+    result = readiness.wait_until_ready(bootstrap, brokers, timeout=timeout, still_alive=alive)
+    timings["ready_wait"] = round(result.seconds, 1)
+    if not result.ready and outcome == "started" and data:
+        raise LauncherError(f"Kafka did not become ready: {result.detail}\n{_log_tail(data, brokers)}")
+    return UpResult(bootstrap, result.ready, outcome, result.detail, timings)
+
+
+def _died(data: DataDir, brokers: int) -> str | None:
+    for node in cluster_nodes(brokers):
+        paths = data.node(node.node_id)
+        pid = processes.read_pid(paths.pid_file)
+        if pid and not processes.is_our_broker(pid, paths.properties):
+            return f"Kafka node {node.node_id} (pid {pid}) exited"
+    return None
+
+
+def _log_tail(data: DataDir, brokers: int, lines: int = 15) -> str:
+    parts = []
+    for node in cluster_nodes(brokers):
+        for log in (data.node(node.node_id).stdout, data.node(node.node_id).logs / "server.log"):
+            if log.exists():
+                tail = log.read_text(errors="replace").splitlines()[-lines:]
+                parts.append(f"--- {log} (last {len(tail)} lines)\n" + "\n".join(tail))
+    return "\n".join(parts) or "(no logs written)"
+
+
+def _pid_list(running: dict[int, int | None]) -> str:
+    return ", ".join(str(pid) for pid in running.values() if pid)

@@ -1,0 +1,81 @@
+"""One place for the shape of the real-Kafka world: version, listeners, ports, topics.
+
+The local launcher, ``docker-compose.yml`` and the tests all read these names; a unit test parses the
+compose file and checks that it agrees with this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KAFKA_VERSION = "4.4.0"
+SCALA_VERSION = "2.13"
+
+# Hosts on the machine reach the broker here (the seed's "external" address).
+EXTERNAL_BOOTSTRAP = "localhost:9092"
+# Containers reach the broker by this name; on the host it does not resolve: the ENOTFOUND lab.
+INTERNAL_HOST = "kafka"
+
+# Listener names, the same locally and in docker-compose.yml.
+EXTERNAL = "EXTERNAL"  # host clients: advertised localhost:<port>
+INTERNAL = "INTERNAL"  # in-network clients: advertised kafka:<port>
+BROKER = "BROKER"  # inter-broker traffic: advertised with a name the broker itself resolves
+CONTROLLER = "CONTROLLER"  # KRaft quorum
+LISTENER_NAMES = (EXTERNAL, INTERNAL, BROKER, CONTROLLER)
+
+# Base ports of node 1; node n adds (n - 1) * PORT_STEP (9092, 9192, 9292, ...).
+BASE_PORTS = {EXTERNAL: 9092, INTERNAL: 29092, BROKER: 19092, CONTROLLER: 9093}
+PORT_STEP = 100
+
+# Application topics: name -> partitions. Each has a dead-letter twin "<name>.dlq".
+APP_TOPICS = {"orders": 3, "payments": 3, "inventory": 3}
+DLQ_SUFFIX = ".dlq"
+TOPICS = {**APP_TOPICS, **{f"{name}{DLQ_SUFFIX}": parts for name, parts in APP_TOPICS.items()}}
+
+# The services of the shop and the HTTP port of the one that has an API.
+SERVICES = ("order", "payment", "inventory")
+ORDER_HTTP_PORT = 3000
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One combined broker+controller of the local cluster."""
+
+    node_id: int
+    cluster_size: int
+
+    def port(self, listener: str) -> int:
+        return BASE_PORTS[listener] + (self.node_id - 1) * PORT_STEP
+
+    @property
+    def internal_host(self) -> str:
+        # One node keeps the seed's name "kafka"; three get kafka-1..3 like compose replicas would.
+        return INTERNAL_HOST if self.cluster_size == 1 else f"{INTERNAL_HOST}-{self.node_id}"
+
+    @property
+    def external_address(self) -> str:
+        return f"localhost:{self.port(EXTERNAL)}"
+
+    @property
+    def internal_address(self) -> str:
+        return f"{self.internal_host}:{self.port(INTERNAL)}"
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return {name: self.port(name) for name in LISTENER_NAMES}
+
+
+def cluster_nodes(size: int) -> list[Node]:
+    if size not in (1, 3):
+        raise ValueError(f"a local cluster has 1 or 3 brokers, not {size}")
+    return [Node(node_id, size) for node_id in range(1, size + 1)]
+
+
+def bootstrap_servers(size: int) -> str:
+    """The host-side bootstrap list for a cluster of ``size`` nodes."""
+    return ",".join(node.external_address for node in cluster_nodes(size))
+
+
+def replication_settings(size: int) -> dict[str, int]:
+    """Replication factor and min ISR for internal and default topics: 1/1 alone, 3/2 with three."""
+    return {"replication_factor": size, "min_isr": 1 if size == 1 else 2}

@@ -1,0 +1,184 @@
+"""Running a scenario script against a lab (sim or kafka) and observing what happened.
+
+The runner knows steps, not modes: every step calls one method of the Lab built by
+``scenarios.wiring``. After the last step it reads every topic back through the broker port, so
+checks and the narrated timeline see the same facts in both modes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from scenarios.model import Check, Scenario, Script, Step
+from services.ports import Record
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    at_ms: int
+    kind: str  # step | fault | record | dlq
+    where: str
+    text: str
+    event_type: str | None = None
+
+
+@dataclass
+class PlacedOrder:
+    order_id: str | None  # None: rejected at the API (validation)
+    body: dict[str, Any]
+    error: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.order_id is not None
+
+
+@dataclass
+class Observation:
+    """Everything the checks may look at."""
+
+    script: Script
+    placed: list[PlacedOrder] = field(default_factory=list)
+    injected: list[dict[str, Any]] = field(default_factory=list)
+    snapshots: dict[str, dict[str, Any]] = field(default_factory=dict)
+    initial_stock: dict[str, int] = field(default_factory=dict)
+    min_stock: dict[str, int] = field(default_factory=dict)
+    quiet_reached: list[bool] = field(default_factory=list)
+    statuses: dict[str, str] = field(default_factory=dict)
+    records: dict[str, list[Record]] = field(default_factory=dict)
+    final: dict[str, Any] = field(default_factory=dict)
+    timeline: list[TimelineEntry] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> list[PlacedOrder]:
+        return [p for p in self.placed if p.accepted]
+
+    def dlq_records(self) -> dict[str, list[Record]]:
+        return {t: rs for t, rs in self.records.items() if t.endswith(".dlq")}
+
+
+@dataclass
+class Outcome:
+    scenario: str
+    mode: str
+    seed: int
+    checks: list[Check]
+    orders: dict[str, int]
+    dlq: dict[str, int]
+    trace_sha256: str | None
+    timeline: list[TimelineEntry]
+    script: Script
+    trace_lines: list[str] = field(default_factory=list)
+    observation: Observation | None = None
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.checks) and all(c.passed for c in self.checks)
+
+
+def run_script(script: Script, scenario: Scenario, lab: Any) -> Outcome:
+    """Execute every step on ``lab``, then observe and check. ``lab`` is a scenarios.wiring Lab."""
+    obs = Observation(script)
+    obs.initial_stock = dict(lab.stock())
+    obs.min_stock = dict(obs.initial_stock)
+    lab.set_monitor(lambda: _sample_stock(lab, obs))
+    for step in script.steps:
+        _apply(step, lab, obs)
+    _observe_end(lab, obs)
+    checks = list(scenario.checks(obs))
+    return Outcome(
+        scenario=script.scenario,
+        mode=script.mode,
+        seed=script.seed,
+        checks=checks,
+        orders=dict(sorted(Counter(obs.statuses.values()).items())),
+        dlq={t: len(rs) for t, rs in sorted(obs.dlq_records().items())},
+        trace_sha256=lab.trace_sha256(),
+        timeline=obs.timeline,
+        script=script,
+        trace_lines=lab.trace_lines(),
+        observation=obs,
+    )
+
+
+def _sample_stock(lab: Any, obs: Observation) -> None:
+    for product, qty in lab.stock().items():
+        if qty < obs.min_stock.get(product, qty + 1):
+            obs.min_stock[product] = qty
+
+
+def _note(lab: Any, obs: Observation, kind: str, where: str, text: str) -> None:
+    obs.timeline.append(TimelineEntry(lab.now_ms(), kind, where, text))
+
+
+def _apply(step: Step, lab: Any, obs: Observation) -> None:
+    op = step.op
+    if op == "set_stock":
+        lab.set_stock(step.get("product_id"), int(step.get("quantity")))
+        obs.initial_stock[step.get("product_id")] = int(step.get("quantity"))
+        obs.min_stock[step.get("product_id")] = int(step.get("quantity"))
+        _note(lab, obs, "step", "inventory", f"stock of {step.get('product_id')} set to {step.get('quantity')}")
+    elif op == "place_order":
+        body = {
+            "customerId": step.get("customer_id"),
+            "productId": step.get("product_id"),
+            "quantity": step.get("quantity"),
+            "amount": step.get("amount"),
+        }
+        order_id, error = lab.place_order(body)
+        obs.placed.append(PlacedOrder(order_id, body, error))
+        verdict = f"accepted as {order_id}" if order_id else f"rejected: {error}"
+        _note(lab, obs, "step", "POST /orders", f"{body} {verdict}")
+    elif op == "inject":
+        where = lab.inject(
+            step.get("topic"),
+            bytes.fromhex(step.get("value_hex", "")),
+            key=step.get("key"),
+            partition=step.get("partition"),
+        )
+        obs.injected.append({"topic": step.get("topic"), "where": where, "note": step.get("note", "")})
+        _note(lab, obs, "fault", f"{step.get('topic')}", f"raw bytes injected ({step.get('note') or 'poison'})")
+    elif op == "quiet":
+        quiet = lab.run_until_quiet()
+        obs.quiet_reached.append(quiet)
+        _note(lab, obs, "step", "runner", "system quiet" if quiet else "NOT quiet before the deadline")
+    elif op == "advance":
+        lab.advance(int(step.get("ms")))
+    elif op == "snapshot":
+        obs.snapshots[step.get("label")] = {"stock": dict(lab.stock()), "money": lab.money()}
+    else:
+        # Faults: crash, restart, scale, slow, broker_down, lose_ack, heal.
+        done = lab.fault(step)
+        _note(lab, obs, "fault", "chaos", f"{step.describe()}" + ("" if done else " (not available in this mode)"))
+
+
+def _observe_end(lab: Any, obs: Observation) -> None:
+    _sample_stock(lab, obs)
+    obs.statuses = dict(lab.order_statuses())
+    obs.final = {"stock": dict(lab.stock()), "money": lab.money()}
+    obs.records = lab.read_all_topics()
+    for topic, records in obs.records.items():
+        for r in records:
+            obs.timeline.append(_record_entry(r, topic.endswith(".dlq")))
+    obs.timeline.sort(key=lambda e: e.at_ms)
+
+
+def _hdr(r: Record, *names: str) -> str:
+    for n in names:
+        v = r.header(n)
+        if v is not None:
+            return v.decode("utf-8", "replace")
+    return ""
+
+
+def _record_entry(r: Record, dlq: bool) -> TimelineEntry:
+    where = f"{r.topic}[{r.partition}]@{r.offset}"
+    if dlq:
+        error = _hdr(r, "dlq.error", "x-error", "error")
+        source = _hdr(r, "dlq.source.topic", "source-topic")
+        return TimelineEntry(r.timestamp, "dlq", where, f"dead-lettered from {source}: {error}")
+    event_type = _hdr(r, "event-type", "event_type", "eventType")
+    corr = _hdr(r, "correlation-id", "correlation_id", "correlationId")
+    return TimelineEntry(r.timestamp, "record", where, f"{event_type or 'record'} saga={corr}", event_type or None)

@@ -1,0 +1,180 @@
+"""The saga's events: what they carry, which topic they go to, and how they become bytes.
+
+A value is a flat JSON object: ``eventType``, ``eventId``, ``causationId`` and the type's fields
+(money as integer ``amountCents``). Every record also carries the tracing headers ``correlation-id``
+(the order id, i.e. the saga), ``event-type``, ``event-id`` and ``causation-id`` (the event id of the
+record that caused this one; a root OrderCreated names its order id). The key is the order id, so one
+saga's events stay in order on one partition.
+
+Decoding is strict: bytes that are not a JSON object, an unknown type, a missing field or a field of
+the wrong type raise ``PoisonRecord``, a permanent error (retrying cannot fix bytes). Extra fields
+are ignored so a newer producer can add some.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from services.ports import Headers, Record
+
+ORDER_CREATED = "OrderCreated"
+PAYMENT_COMPLETED = "PaymentCompleted"
+PAYMENT_FAILED = "PaymentFailed"
+PAYMENT_REFUNDED = "PaymentRefunded"
+INVENTORY_RESERVED = "InventoryReserved"
+INVENTORY_FAILED = "InventoryFailed"
+
+_ORDER_FIELDS = {"orderId": str, "customerId": str, "productId": str, "quantity": int, "amountCents": int}
+
+# Each type's required fields and their JSON types (bool is never accepted as int).
+SCHEMAS: dict[str, dict[str, type]] = {
+    ORDER_CREATED: _ORDER_FIELDS,
+    PAYMENT_COMPLETED: _ORDER_FIELDS,
+    PAYMENT_FAILED: {"orderId": str, "reason": str},
+    PAYMENT_REFUNDED: {"orderId": str, "amountCents": int, "reason": str},
+    INVENTORY_RESERVED: {"orderId": str, "productId": str, "quantity": int},
+    INVENTORY_FAILED: {"orderId": str, "reason": str},
+}
+
+# Which logical topic each event type is published to.
+EVENT_TOPIC = {
+    ORDER_CREATED: "orders",
+    PAYMENT_COMPLETED: "payments",
+    PAYMENT_FAILED: "payments",
+    PAYMENT_REFUNDED: "payments",
+    INVENTORY_RESERVED: "inventory",
+    INVENTORY_FAILED: "inventory",
+}
+
+_ID_NAMESPACE = b"kafkalab-event-id/"
+# One encoder/decoder for every event: json.dumps/loads with options build a new one per call.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+_DECODER = json.JSONDecoder()
+
+
+class PoisonRecord(Exception):
+    """A record no consumer can ever process (bad bytes, unknown type, missing or mistyped field)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """Topic names, optionally prefixed so test runs on a shared broker never collide."""
+
+    orders: str = "orders"
+    payments: str = "payments"
+    inventory: str = "inventory"
+
+    @classmethod
+    def with_prefix(cls, prefix: str) -> Topics:
+        return cls(f"{prefix}orders", f"{prefix}payments", f"{prefix}inventory")
+
+    @staticmethod
+    def dlq(topic: str) -> str:
+        return f"{topic}.dlq"
+
+    def for_event(self, event_type: str) -> str:
+        return getattr(self, EVENT_TOPIC[event_type])
+
+    def main(self) -> tuple[str, str, str]:
+        return (self.orders, self.payments, self.inventory)
+
+    def all(self) -> tuple[str, ...]:
+        """The three saga topics and their dead-letter topics."""
+        return self.main() + tuple(self.dlq(t) for t in self.main())
+
+
+def derive_id(*parts: str) -> str:
+    """A name-based (version 5 layout, SHA-1) uuid fixed by ``parts``: the same cause always yields
+    the same event id, in every run. Formatted by hand: uuid.uuid5 is a hot spot at saga rates."""
+    h = hashlib.sha1(_ID_NAMESPACE + "/".join(parts).encode()).hexdigest()
+    variant = "89ab"[int(h[16], 16) & 3]
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One saga event. ``data`` holds the type's fields, ``orderId`` included."""
+
+    event_type: str
+    event_id: str
+    causation_id: str
+    data: Mapping[str, Any]
+
+    @property
+    def order_id(self) -> str:
+        return self.data["orderId"]
+
+    @classmethod
+    def caused_by(cls, cause_id: str, event_type: str, **data: Any) -> Event:
+        """The event ``event_type`` that ``cause_id`` leads to; its id is derived, so a redo repeats it.
+
+        Fields are not re-checked here (a hot path); consumers' strict decoding would catch a bad one.
+        """
+        return cls(event_type, derive_id(cause_id, event_type), cause_id, data)
+
+
+def check_fields(event_type: str, data: Mapping[str, Any]) -> None:
+    schema = SCHEMAS.get(event_type)
+    if schema is None:
+        raise PoisonRecord(f"unknown event type {event_type!r}")
+    for name, kind in schema.items():
+        if name not in data:
+            raise PoisonRecord(f"{event_type}: missing field {name!r}")
+        value = data[name]
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise PoisonRecord(f"{event_type}: field {name!r} must be {kind.__name__}")
+        if kind is str and not value:
+            raise PoisonRecord(f"{event_type}: field {name!r} must not be empty")
+
+
+def encode(event: Event, topics: Topics) -> tuple[str, bytes, bytes, Headers]:
+    """(topic, key, value, headers) of the record that carries ``event``."""
+    body = {"eventType": event.event_type, "eventId": event.event_id, "causationId": event.causation_id}
+    body.update(event.data)
+    value = _ENCODER.encode(body).encode()
+    order_id = event.order_id.encode()
+    headers: Headers = (
+        ("correlation-id", order_id),
+        ("event-type", event.event_type.encode()),
+        ("event-id", event.event_id.encode()),
+        ("causation-id", event.causation_id.encode()),
+    )
+    return topics.for_event(event.event_type), order_id, value, headers
+
+
+def decode(record: Record) -> Event:
+    """The event in ``record``'s value; raises PoisonRecord if it is not a well-formed event."""
+    if record.value is None:
+        raise PoisonRecord("value is null")
+    try:
+        body = _DECODER.decode(record.value.decode())  # JSON on the wire is UTF-8
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise PoisonRecord(f"value is not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise PoisonRecord("value is not a JSON object")
+    meta = {"eventType": str, "eventId": str, "causationId": str}
+    for name, kind in meta.items():
+        if not isinstance(body.get(name), kind) or not body[name]:
+            raise PoisonRecord(f"missing or invalid {name!r}")
+    event_type = body["eventType"]
+    schema = SCHEMAS.get(event_type)
+    if schema is None:
+        raise PoisonRecord(f"unknown event type {event_type!r}")
+    check_fields(event_type, body)
+    data = {name: body[name] for name in schema}
+    return Event(event_type, body["eventId"], body["causationId"], data)
+
+
+def header_text(record: Record, name: str) -> str | None:
+    """A header as text, or None if absent or not UTF-8."""
+    raw = record.header(name)
+    if raw is None:
+        return None
+    try:
+        return raw.decode() or None
+    except UnicodeDecodeError:
+        return None

@@ -1,0 +1,344 @@
+"""One step-driven consumer service: poll a batch, handle it, publish, commit. At least once, no loss.
+
+Per record, in ONE store transaction: check the event id was not processed by this consumer group,
+mark it processed, apply the handler's state change, and put the events it causes in the outbox.
+After the batch the outbox is published (produce, flush, then delete what was acked) and only then
+are offsets committed. So:
+
+- a crash before the store commit: nothing happened; the record is redelivered and handled.
+- a crash after the store commit but before publishing: the redelivered record is skipped as a
+  duplicate, and its events are still in the outbox, published by the next step of any instance.
+- a crash after publishing but before deleting from the outbox or committing offsets: events are
+  published again. Their ids are derived from their cause, so consumers skip the copies.
+
+Errors while handling a record: a retriable one (``retriable = True``, or a StoreConflict, which a
+concurrent instance causes and a re-read resolves) is retried up to ``max_attempts`` times with
+exponential backoff on the injected clock (virtual in the simulator). A permanent one (PoisonRecord,
+ProcessingError, any other exception) and an exhausted retriable one send the record to
+``<topic>.dlq`` with headers naming source topic, partition, offset, consumer group, error and
+attempts, and the consumer moves on. A store outage is different: good records must not be
+dead-lettered because the database is down, so the partition is rewound to that record and the step
+ends; the next step tries again. Broker errors (poll, produce, commit) end the step the same way:
+nothing is lost, because the store state and the outbox are already durable.
+
+Dead-lettering is itself recorded through the outbox, under the failed event's id (or the record's
+coordinates if it did not decode), so a redelivered poison record is not dead-lettered twice.
+The handler's ``on_dead_letter`` may add compensating events (see ``services.saga``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import structlog
+
+from services.events import SCHEMAS, Event, PoisonRecord, Topics, decode, encode, header_text
+from services.ports import (
+    Broker,
+    BrokerError,
+    Clock,
+    Consumer,
+    ConsumerConfig,
+    Producer,
+    ProducerConfig,
+    Record,
+    StateStore,
+    StoreConflict,
+    StoreError,
+    StoreTransaction,
+    TopicPartition,
+)
+
+
+class ProcessingError(Exception):
+    """The handler cannot process this event, ever (a logic error): dead-letter it."""
+
+
+class RetriableError(Exception):
+    """The handler failed for a passing reason: retry with backoff, dead-letter when attempts run out."""
+
+    retriable = True
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceConfig:
+    max_records: int = 500
+    poll_timeout_s: float = 0.0  # 0 in the simulator; kafka mode wants ~0.5 to avoid spinning
+    max_attempts: int = 3
+    backoff_ms: int = 100
+    backoff_max_ms: int = 2_000
+    outbox_batch: int = 1_000
+    topics: Topics = field(default_factory=Topics)
+    group_prefix: str = ""  # e.g. a per-test-run prefix on a shared broker
+    log_records: bool = False  # a debug line per record; off by default, it costs throughput
+
+
+@dataclass(frozen=True, slots=True)
+class FailedRecord:
+    """A record being dead-lettered, with what is known about it (the event if it decoded)."""
+
+    record: Record
+    event: Event | None
+    error: BaseException
+    attempts: int
+
+    @property
+    def cause_id(self) -> str:
+        """The id under which dead-lettering is recorded: the event id, else the coordinates."""
+        if self.event is not None:
+            return self.event.event_id
+        return f"{self.record.topic}/{self.record.partition}/{self.record.offset}"
+
+    @property
+    def event_type(self) -> str | None:
+        return self.event.event_type if self.event else header_text(self.record, "event-type")
+
+    @property
+    def order_id(self) -> str | None:
+        if self.event is not None:
+            return self.event.order_id
+        found = header_text(self.record, "correlation-id")
+        if found is None and self.record.key:
+            try:
+                found = self.record.key.decode() or None
+            except UnicodeDecodeError:
+                found = None
+        return found
+
+
+class Handler(Protocol):
+    """A service's domain logic: which topics it reads and what each event does to its state."""
+
+    group_id: str
+    event_types: frozenset[str]  # the types it acts on; others on its topics are skipped undecoded
+
+    def subscriptions(self, topics: Topics) -> list[str]: ...
+
+    def handle(self, tx: StoreTransaction, event: Event, now_ms: int) -> list[Event]:
+        """Apply ``event`` inside ``tx``; return the events it causes."""
+        ...
+
+    def on_dead_letter(self, tx: StoreTransaction, failed: FailedRecord, now_ms: int) -> list[Event]:
+        """Events that compensate for ``failed`` never being processed (often none)."""
+        ...
+
+
+def _is_retriable(exc: BaseException) -> bool:
+    return bool(getattr(exc, "retriable", False)) or isinstance(exc, StoreConflict)
+
+
+class _Rewind(Exception):
+    """The store is down: stop the batch here and read this record again next step."""
+
+
+class EventService:
+    """One instance (one consumer group member) of a service. ``step()`` returns the work it did."""
+
+    def __init__(
+        self,
+        name: str,
+        handler: Handler,
+        *,
+        broker: Broker,
+        store: StateStore,
+        clock: Clock,
+        logger: Any = None,
+        config: ServiceConfig | None = None,
+    ) -> None:
+        self.name = name
+        self.handler = handler
+        self.store = store
+        self.clock = clock
+        self.config = config or ServiceConfig()
+        self.group_id = f"{self.config.group_prefix}{handler.group_id}"
+        self.topics = self.config.topics
+        self._log = (logger or structlog.get_logger("kafkalab.services")).bind(service=name)
+        self._broker = broker
+        self._consumer: Consumer | None = None
+        self._producer: Producer | None = None
+        self._stalled = False  # the last step left work undone (broker or store down)
+        self._ignored_types = {t.encode() for t in SCHEMAS if t not in handler.event_types}
+        self.dead_lettered = 0
+
+    # ------------------------------------------------------------ the loop body
+
+    def step(self, max_records: int | None = None) -> int:
+        """Poll one batch, handle it, publish the outbox, commit. Never raises broker or store errors."""
+        try:
+            consumer = self._subscribed()
+            records = consumer.poll(max_records or self.config.max_records, timeout=self.config.poll_timeout_s)
+        except BrokerError as exc:
+            self._log.warning("poll failed", error=repr(exc))
+            self.publish_pending()
+            return 1  # not quiet: the next step must try again
+        done: dict[TopicPartition, int] = {}
+        work = 0
+        rewound = False
+        for i, record in enumerate(records):
+            try:
+                self._process(record)
+            except (_Rewind, StoreError):
+                self._rewind(consumer, records[i:])
+                rewound = True
+                break
+            done[record.tp] = record.offset + 1
+            work += 1
+        work += self.publish_pending()
+        if rewound or self._stalled:
+            work = max(work, 1)  # not quiet: something is waiting for the broker or the store
+        if done:
+            try:
+                consumer.commit(done)
+            except BrokerError as exc:  # durable in the store already: a redelivery is skipped
+                self._log.warning("commit failed", error=repr(exc))
+        return work
+
+    def publish_pending(self) -> int:
+        """Publish the outbox (oldest first) and forget what was acked. Returns records published."""
+        self._stalled = True
+        try:
+            with self.store.transaction() as tx:
+                entries = tx.pending_outbox(self.config.outbox_batch)
+        except StoreError as exc:
+            self._log.warning("outbox read failed", error=repr(exc))
+            return 0
+        if not entries:
+            self._stalled = False
+            return 0
+        try:
+            if self._producer is None:
+                self._producer = self._broker.producer(ProducerConfig(client_id=self.name, enable_idempotence=True))
+            for e in entries:
+                self._producer.produce(e.topic, e.value, key=e.key, headers=e.headers)
+            self._producer.flush()
+        except BrokerError as exc:  # stays in the outbox; the next step publishes it again
+            self._log.warning("publish failed", error=repr(exc), pending=len(entries))
+            return 0
+        try:
+            with self.store.transaction() as tx:
+                tx.mark_published([e.seq for e in entries])
+        except StoreError as exc:  # they will be published twice; consumers skip the copies
+            self._log.warning("outbox cleanup failed", error=repr(exc))
+        self._stalled = False
+        return len(entries)
+
+    def close(self) -> None:
+        """Leave the group and release the clients."""
+        for client in (self._consumer, self._producer):
+            if client is not None:
+                try:
+                    client.close()
+                except BrokerError as exc:
+                    self._log.warning("close failed", error=repr(exc))
+        self._consumer = self._producer = None
+
+    @property
+    def consumer(self) -> Consumer | None:
+        """The group member, once subscribed (fault injection crashes it)."""
+        return self._consumer
+
+    @property
+    def producer(self) -> Producer | None:
+        """The producer, once something was published."""
+        return self._producer
+
+    # ------------------------------------------------------------ internals
+
+    def _subscribed(self) -> Consumer:
+        if self._consumer is None:
+            consumer = self._broker.consumer(ConsumerConfig(group_id=self.group_id, client_id=self.name))
+            consumer.subscribe(self.handler.subscriptions(self.topics))
+            self._consumer = consumer
+        return self._consumer
+
+    def _rewind(self, consumer: Consumer, rest: Sequence[Record]) -> None:
+        first: dict[TopicPartition, int] = {}
+        for r in rest:
+            first.setdefault(r.tp, r.offset)
+        for tp, offset in first.items():
+            try:
+                consumer.seek(tp, offset)
+            except BrokerError as exc:
+                self._log.warning("seek failed", error=repr(exc), tp=str(tp))
+
+    def _process(self, record: Record) -> None:
+        declared = record.header("event-type")
+        if declared in self._ignored_types:
+            return  # a well-known type this service does not act on: not worth decoding
+        try:
+            event = decode(record)
+        except PoisonRecord as exc:
+            self._dead_letter(FailedRecord(record, None, exc, 1))
+            return
+        if self.config.log_records:
+            self._record_log(record, event.event_type).debug("handling")
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                self._apply(event)
+                return
+            except Exception as exc:  # every failure is classified below; the consumer never dies
+                if _is_retriable(exc) and attempt < self.config.max_attempts:
+                    self._record_log(record, event.event_type).info("retrying", error=repr(exc), attempt=attempt)
+                    self.clock.sleep(min(self.config.backoff_ms << (attempt - 1), self.config.backoff_max_ms))
+                    continue
+                if isinstance(exc, StoreError) and exc.retriable:
+                    self._record_log(record, event.event_type).warning("store unavailable", error=repr(exc))
+                    raise _Rewind from exc
+                self._dead_letter(FailedRecord(record, event, exc, attempt))
+                return
+
+    def _apply(self, event: Event) -> None:
+        with self.store.transaction() as tx:
+            if tx.is_processed(self.group_id, event.event_id):
+                return  # a redelivery or a republished copy: already applied
+            tx.mark_processed(self.group_id, event.event_id)
+            for caused in self.handler.handle(tx, event, self.clock.now_ms()):
+                tx.add_outbox(*encode(caused, self.topics))
+
+    def _dead_letter(self, failed: FailedRecord) -> None:
+        record = failed.record
+        self._record_log(record, failed.event_type).warning(
+            "dead-lettering", error=repr(failed.error), attempts=failed.attempts
+        )
+        try:
+            self._write_dead_letter(failed, compensate=True)
+        except StoreError as exc:
+            if exc.retriable:
+                raise _Rewind from exc
+            raise
+        except Exception as exc:  # a broken compensation must not keep the poison record in place
+            self._record_log(record, failed.event_type).error("compensation failed", error=repr(exc))
+            self._write_dead_letter(failed, compensate=False)
+
+    def _write_dead_letter(self, failed: FailedRecord, *, compensate: bool) -> None:
+        record = failed.record
+        with self.store.transaction() as tx:
+            if tx.is_processed(self.group_id, failed.cause_id):
+                return  # dead-lettered (or handled) before this redelivery
+            tx.mark_processed(self.group_id, failed.cause_id)
+            dlq_headers = (
+                ("dlq-source-topic", record.topic.encode()),
+                ("dlq-source-partition", str(record.partition).encode()),
+                ("dlq-source-offset", str(record.offset).encode()),
+                ("dlq-consumer-group", self.group_id.encode()),
+                ("dlq-error", f"{type(failed.error).__name__}: {failed.error}"[:1000].encode()),
+                ("dlq-attempts", str(failed.attempts).encode()),
+            )
+            tx.add_outbox(self.topics.dlq(record.topic), record.key, record.value, record.headers + dlq_headers)
+            if compensate:
+                for caused in self.handler.on_dead_letter(tx, failed, self.clock.now_ms()):
+                    tx.add_outbox(*encode(caused, self.topics))
+            self.dead_lettered += 1  # counted even if the commit fails; a count, not a ledger
+
+    def _record_log(self, record: Record, event_type: str | None) -> Any:
+        return self._log.bind(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            correlation_id=header_text(record, "correlation-id"),
+            event_type=event_type,
+        )

@@ -1,0 +1,60 @@
+"""Fault injection: every fault is traced, so a failing run can be replayed from its trace."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from .partitioner import partition_for_key
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
+    from .scheduler import Scheduler
+
+
+class Faults:
+    def __init__(self, cluster: Cluster, scheduler: Scheduler) -> None:
+        self._cluster = cluster
+        self._scheduler = scheduler
+
+    def crash(self, client) -> None:
+        """The client vanishes: no LeaveGroup, no callbacks, no flush; using it again raises ClientClosed."""
+        client.crash()
+
+    def slow(self, actor_name: str, extra_ms_per_step: int) -> None:
+        actor = self._scheduler.actors[actor_name]
+        actor.extra_ms_per_step = int(extra_ms_per_step)
+        self._cluster.emit("fault_slow", actor=actor_name, extra_ms=int(extra_ms_per_step))
+
+    def heal(self, actor_name: str) -> None:
+        self._scheduler.actors[actor_name].extra_ms_per_step = 0
+        self._cluster.emit("fault_heal", actor=actor_name)
+
+    def heal_all(self) -> None:
+        for name in sorted(self._scheduler.actors):
+            if self._scheduler.actors[name].extra_ms_per_step:
+                self.heal(name)
+
+    def broker_down(self, duration_ms: int) -> None:
+        """Every client call raises BrokerUnavailable (group calls: CoordinatorNotAvailable) until then."""
+        self._cluster.down_until = self._cluster.clock.now_ms() + int(duration_ms)
+        self._cluster.emit("fault_broker_down", until=self._cluster.down_until)
+
+    def lose_next_ack(self, topic: str | None = None) -> None:
+        """The next batch (to ``topic``, or any) is written but its ack is lost, so the producer resends it."""
+        self._cluster.lost_acks.append(topic)
+        self._cluster.emit("fault_lose_next_ack", topic=topic)
+
+    def inject(self, topic: str, value: bytes | None, *, key: bytes | None = None, partition: int | None = None,
+               headers: Sequence[tuple[str, bytes]] = ()) -> int:
+        """Raw bytes straight into the log (bypassing producers and validation); returns the offset."""
+        cluster = self._cluster
+        n = len(cluster.topic(topic).partitions)
+        if partition is None:
+            partition = partition_for_key(key, n) if key is not None else cluster.rng.randrange(n)
+        log = cluster.log(topic, partition)
+        now = cluster.clock.now_ms()
+        base, _ = log.append_batch([(key, value, tuple(headers), now)], now)
+        cluster.emit("fault_inject", topic=topic, partition=partition, offset=base,
+                     key=key.hex() if key is not None else None, size=None if value is None else len(value))
+        return base
