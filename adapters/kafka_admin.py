@@ -24,7 +24,6 @@ from services.ports import (
     UnknownTopic,
 )
 
-
 # Kafka's own names for the classic group states, as the simulator and kafka-consumer-groups.sh print them.
 _STATE_NAMES = {
     ConsumerGroupState.EMPTY: "Empty",
@@ -179,9 +178,7 @@ class KafkaAdmin:
         )
 
     def list_groups(self) -> list[str]:
-        result = self._result(
-            self._admin.list_consumer_groups(request_timeout=self._timeout), "list groups"
-        )
+        result = self._result(self._admin.list_consumer_groups(request_timeout=self._timeout), "list groups")
         return sorted(g.group_id for g in result.valid or ())
 
     # ------------------------------------------------------------ helpers

@@ -1,7 +1,8 @@
 """The broker port's Consumer over ``confluent_kafka.Consumer``.
 
-Commits are manual and synchronous. The adapter tracks, per partition it owns, the offset after the
-last record it handed out, so ``commit()`` with no arguments commits exactly what was polled. A
+Commits are manual and synchronous. ``commit()`` with no arguments commits the position of every owned
+partition: librdkafka's application position (after the last record handed out, and past any
+transaction markers behind it, as in Java), or, right after a seek, the offset sought. A
 commit naming a partition this member no longer owns is refused locally with CommitFailed (classic
 Kafka would accept it while the generation is current, silently overwriting the new owner).
 """
@@ -80,7 +81,9 @@ class KafkaConsumer:
         except KafkaException as exc:
             raise watch.translate(exc, "create consumer") from exc
         self._owned: set[TopicPartition] = set()
-        self._next: dict[TopicPartition, int] = {}  # offset after the last record handed out
+        # Offset after the last record handed out, or the offset sought: librdkafka reports no position
+        # for a partition between a seek and its next record, nor before the first record.
+        self._next: dict[TopicPartition, int] = {}
         self._pending_error: BrokerError | None = None
         self._on_assign: RebalanceCallback | None = None
         self._on_revoke: RebalanceCallback | None = None
@@ -190,7 +193,7 @@ class KafkaConsumer:
         return records
 
     def commit(self, offsets: Mapping[TopicPartition, int] | None = None) -> None:
-        wanted = dict(self._next) if offsets is None else dict(offsets)
+        wanted = self._positions(sorted(self._owned)) if offsets is None else dict(offsets)
         if not wanted:
             return
         not_owned = sorted(tp for tp in wanted if tp not in self._owned)
@@ -216,13 +219,23 @@ class KafkaConsumer:
         return sorted(self._owned)
 
     def position(self, tp: TopicPartition) -> int | None:
-        if tp in self._next:
-            return self._next[tp]
+        return self._positions([tp]).get(tp)
+
+    def _positions(self, wanted: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
+        if not wanted:
+            return {}
         try:
-            [found] = self._consumer.position([confluent_kafka.TopicPartition(tp.topic, tp.partition)])
+            found = self._consumer.position(
+                [confluent_kafka.TopicPartition(tp.topic, tp.partition) for tp in wanted]
+            )
         except KafkaException as exc:
-            raise self._watch.translate(exc, f"position of {tp}") from exc
-        return found.offset if found.offset >= 0 else None
+            raise self._watch.translate(exc, "positions") from exc
+        positions = {}
+        for tp, lib in zip(wanted, found, strict=True):
+            offset = lib.offset if lib.offset >= 0 else self._next.get(tp)
+            if offset is not None:
+                positions[tp] = offset
+        return positions
 
     def seek(self, tp: TopicPartition, offset: int) -> None:
         try:

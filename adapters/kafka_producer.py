@@ -18,6 +18,7 @@ from services.ports import (
     ProducerConfig,
     RecordMetadata,
     TopicPartition,
+    UnknownTopic,
 )
 
 TRANSACTION_TIMEOUT_S = 30.0
@@ -103,6 +104,9 @@ class KafkaProducer:
                 self._producer.poll(1.0)
             except KafkaException as exc:
                 self._batch.results.pop()
+                failure = self._watch.translate(exc, f"produce to {topic}")
+                if isinstance(failure, UnknownTopic):  # e.g. an explicit partition the topic does not have
+                    raise failure from exc
                 raise produce_failed(exc.args[0], action=f"produce to {topic}") from exc
         self._producer.poll(0)
 
@@ -119,6 +123,9 @@ class KafkaProducer:
                 message = self._watch.translate(cause, "produce").args[0] + f" ({message})"
             raise ProduceFailed(message, retriable=True)
         failures = [r for r in batch.results if isinstance(r, KafkaError)]
+        if failures and isinstance(self._watch.translate(failures[0]), UnknownTopic):
+            # The client learns the topic's partitions only after produce(): same error as an early refusal.
+            raise self._watch.translate(failures[0], "deliver a record")
         if failures:
             raise produce_failed(
                 failures[0],

@@ -9,8 +9,7 @@ transactions serializable (there is no concurrency to speak of in the simulator 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import replace
 
 from services.ports import (
@@ -41,18 +40,37 @@ class MemoryStore:
         """Make the next ``transactions`` transactions fail with StoreUnavailable (a database outage)."""
         self._failures_left = transactions
 
-    @contextmanager
-    def transaction(self) -> Iterator[_MemoryTransaction]:
-        with self._lock:
-            if self._failures_left > 0:
-                self._failures_left -= 1
-                raise StoreUnavailable("memory store: injected outage")
-            tx = _MemoryTransaction(self)
-            yield tx
-            tx._apply()
+    def transaction(self) -> _TransactionScope:
+        return _TransactionScope(self)
 
     def close(self) -> None:
         pass
+
+
+class _TransactionScope:
+    """The context manager (a class rather than @contextmanager: it is on the hot path)."""
+
+    __slots__ = ("_store", "_tx")
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
+    def __enter__(self) -> _MemoryTransaction:
+        store = self._store
+        store._lock.acquire()
+        if store._failures_left > 0:
+            store._failures_left -= 1
+            store._lock.release()
+            raise StoreUnavailable("memory store: injected outage")
+        self._tx = _MemoryTransaction(store)
+        return self._tx
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                self._tx._apply()
+        finally:
+            self._store._lock.release()
 
 
 class _MemoryTransaction:

@@ -229,6 +229,6 @@ class OrderHttpServer(ThreadingHTTPServer):
 def serve_in_thread(endpoints: OrderEndpoints, host: str = "127.0.0.1", port: int = 3000) -> OrderHttpServer:
     """Bind (port 0 picks a free one) and serve on a daemon thread; stop with ``server.shutdown()``."""
     server = OrderHttpServer((host, port), endpoints)
-    thread = threading.Thread(target=server.serve_forever, name="order-http", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.1,), name="order-http", daemon=True)
     thread.start()
     return server

@@ -7,7 +7,9 @@ checks and the narrated timeline see the same facts in both modes.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +52,8 @@ class Observation:
     records: dict[str, list[Record]] = field(default_factory=dict)
     final: dict[str, Any] = field(default_factory=dict)
     timeline: list[TimelineEntry] = field(default_factory=list)
+    logical_topic: Callable[[str], str] = str  # physical topic name (kafka mode prefixes) -> logical
+    started_ms: int = 0
 
     @property
     def accepted(self) -> list[PlacedOrder]:
@@ -80,7 +84,7 @@ class Outcome:
 
 def run_script(script: Script, scenario: Scenario, lab: Any) -> Outcome:
     """Execute every step on ``lab``, then observe and check. ``lab`` is a scenarios.wiring Lab."""
-    obs = Observation(script)
+    obs = Observation(script, logical_topic=lab.logical, started_ms=lab.now_ms())
     obs.initial_stock = dict(lab.stock())
     obs.min_stock = dict(obs.initial_stock)
     lab.set_monitor(lambda: _sample_stock(lab, obs))
@@ -110,7 +114,7 @@ def _sample_stock(lab: Any, obs: Observation) -> None:
 
 
 def _note(lab: Any, obs: Observation, kind: str, where: str, text: str) -> None:
-    obs.timeline.append(TimelineEntry(lab.now_ms(), kind, where, text))
+    obs.timeline.append(TimelineEntry(lab.now_ms() - obs.started_ms, kind, where, text))
 
 
 def _apply(step: Step, lab: Any, obs: Observation) -> None:
@@ -161,24 +165,36 @@ def _observe_end(lab: Any, obs: Observation) -> None:
     obs.records = lab.read_all_topics()
     for topic, records in obs.records.items():
         for r in records:
-            obs.timeline.append(_record_entry(r, topic.endswith(".dlq")))
+            entry = _record_entry(r, topic.endswith(".dlq"), obs.logical_topic)
+            obs.timeline.append(dataclasses.replace(entry, at_ms=max(0, entry.at_ms - obs.started_ms)))
     obs.timeline.sort(key=lambda e: e.at_ms)
 
 
-def _hdr(r: Record, *names: str) -> str:
-    for n in names:
-        v = r.header(n)
-        if v is not None:
-            return v.decode("utf-8", "replace")
-    return ""
+def _hdr(r: Record, name: str) -> str:
+    v = r.header(name)
+    return "" if v is None else v.decode("utf-8", "replace")
 
 
-def _record_entry(r: Record, dlq: bool) -> TimelineEntry:
+# Who sends each event type, and what it means in the story.
+_SENDER = {
+    "OrderCreated": ("order-service", "order accepted, saga starts"),
+    "PaymentCompleted": ("payment-service", "money charged"),
+    "PaymentFailed": ("payment-service", "payment declined"),
+    "InventoryReserved": ("inventory-service", "stock reserved"),
+    "InventoryFailed": ("inventory-service", "stock could not be reserved"),
+    "PaymentRefunded": ("payment-service", "COMPENSATION: money refunded"),
+}
+
+
+def _record_entry(r: Record, dlq: bool, logical: Callable[[str], str]) -> TimelineEntry:
     where = f"{r.topic}[{r.partition}]@{r.offset}"
+    saga = _hdr(r, "correlation-id")[:8] or "-"
     if dlq:
-        error = _hdr(r, "dlq.error", "x-error", "error")
-        source = _hdr(r, "dlq.source.topic", "source-topic")
-        return TimelineEntry(r.timestamp, "dlq", where, f"dead-lettered from {source}: {error}")
-    event_type = _hdr(r, "event-type", "event_type", "eventType")
-    corr = _hdr(r, "correlation-id", "correlation_id", "correlationId")
-    return TimelineEntry(r.timestamp, "record", where, f"{event_type or 'record'} saga={corr}", event_type or None)
+        source = f"{logical(_hdr(r, 'dlq-source-topic'))}[{_hdr(r, 'dlq-source-partition')}]@{_hdr(r, 'dlq-source-offset')}"
+        text = (f"DEAD LETTER from {source} by {_hdr(r, 'dlq-consumer-group')} after {_hdr(r, 'dlq-attempts')} "
+                f"attempt(s): {_hdr(r, 'dlq-error')} (saga {saga})")
+        return TimelineEntry(r.timestamp, "dlq", where, text)
+    event_type = _hdr(r, "event-type")
+    sender, meaning = _SENDER.get(event_type, ("?", "not a saga event"))
+    text = f"{sender} sent {event_type or 'raw bytes'} (saga {saga}): {meaning}"
+    return TimelineEntry(r.timestamp, "record", where, text, event_type or None)

@@ -15,6 +15,8 @@ same store, which the loop updates as payment and inventory outcomes arrive.
 
 from __future__ import annotations
 
+import logging
+import os
 import signal
 import sys
 import threading
@@ -73,6 +75,7 @@ def configure_logging(json_lines: bool = False) -> None:
             structlog.processors.format_exc_info,
             renderer,
         ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=True,
     )
@@ -119,7 +122,9 @@ def run_service(opts: ServiceOptions, stop: StopFlag | None = None) -> int:
     from adapters.kafka_broker import KafkaBroker
     from adapters.postgres_store import SERVICE_SCHEMAS, PostgresStore
 
-    stop = stop or StopFlag()
+    if stop is None:
+        stop = StopFlag()
+        stop.install()
     name = f"{opts.name}-{opts.instance}"
     log = structlog.get_logger("kafkalab.service").bind(service=name)
     handler = make_handler(opts.name)
@@ -142,7 +147,7 @@ def run_service(opts: ServiceOptions, stop: StopFlag | None = None) -> int:
     if opts.name == "order":
         server = _serve_http(opts, OrderApi(store, clock, RandomIds(), topics=topics), stats, service.group_id)
         log.info("http listening", host=opts.host, port=server.port)
-    log.info("started", group_id=service.group_id, bootstrap=opts.bootstrap, pid=_pid())
+    log.info("started", group_id=service.group_id, bootstrap=opts.bootstrap, pid=os.getpid())
     try:
         _loop(service, stats, stop, log)
     finally:
@@ -179,9 +184,3 @@ def _serve_http(opts: ServiceOptions, api: OrderApi, stats: LoopStats, group: st
 
     endpoints = OrderApiEndpoints(api, ready=lambda: stats.steps > 0, details=details)
     return serve_in_thread(endpoints, opts.host, opts.port)
-
-
-def _pid() -> int:
-    import os
-
-    return os.getpid()

@@ -30,6 +30,7 @@ class LabOptions:
     config_path: str | None = None
     partitions: int = 3
     quiet_timeout_s: float = 120.0  # kafka mode: deadline for the system to go quiet
+    log_level: str = "error"  # services' structlog lines (to stderr) at this level and above
 
 
 def load_config(options: LabOptions, cwd: Path | None = None) -> dict[str, Any]:

@@ -71,16 +71,18 @@ class SimStack:
 def run_sim_stack(host: str, port: int, instances: Mapping[str, int], seed: int, echo: Any = print) -> int:
     """Serve the shop on the simulator until Ctrl-C."""
     from scenarios.http_api import serve_in_thread
+    from scenarios.service_main import StopFlag, configure_logging
 
+    configure_logging()
     stack = SimStack(seed, instances)
     server = serve_in_thread(stack.endpoints(), host, port)
-    stop = threading.Event()
+    flag = StopFlag()
+    flag.install()  # SIGTERM and SIGINT end the loop below
+    stop = flag.event
     names = ", ".join(s.name for s in stack.shop.services)
     echo(f"kafkalab sim stack: order API on http://{host}:{server.port} ({names}); Ctrl-C stops it")
     try:
         stack.drive(stop)
-    except KeyboardInterrupt:
-        pass
     finally:
         stop.set()
         server.shutdown()

@@ -152,8 +152,8 @@ def decode(record: Record) -> Event:
         raise PoisonRecord("value is null")
     try:
         body = _DECODER.decode(record.value.decode())  # JSON on the wire is UTF-8
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise PoisonRecord(f"value is not JSON: {exc}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: absurd nesting
+        raise PoisonRecord(f"value is not JSON: {type(exc).__name__}: {exc}") from None
     if not isinstance(body, dict):
         raise PoisonRecord("value is not a JSON object")
     meta = {"eventType": str, "eventId": str, "causationId": str}

@@ -111,11 +111,12 @@ class PartitionLog:
             if last is not None and last[0] == epoch and last[1] == base_seq:
                 return last[2], True
         base = self.next_offset
+        if txn is not None:
+            self._ensure_meta()  # before the append, so meta stays parallel to records
         self.records.extend(make_records(self.topic, self.partition, base, entries))
         self.offsets.extend(range(base, base + len(entries)))
         self.next_offset = base + len(entries)
         if txn is not None:
-            self._ensure_meta()
             self.meta.extend([txn] * len(entries))
             self.open_txns.setdefault(producer_id, base)
         elif self.meta is not None:
@@ -126,7 +127,7 @@ class PartitionLog:
 
     def append_marker(self, producer_id: int, committed: bool, now_ms: int) -> int:
         offset = self.next_offset
-        self._ensure_meta()
+        self._ensure_meta()  # before the append, so meta stays parallel to records
         self.records.append(Record(self.topic, self.partition, offset, None, None, (), now_ms))
         self.offsets.append(offset)
         self.meta.append(ControlMarker(committed))

@@ -106,7 +106,13 @@ class ContractHarness:
         return consumer
 
     def produce(
-        self, producer: Producer, topic: str, values: Sequence[bytes], *, key: bytes | None = None, partition: int | None = None
+        self,
+        producer: Producer,
+        topic: str,
+        values: Sequence[bytes],
+        *,
+        key: bytes | None = None,
+        partition: int | None = None,
     ) -> None:
         for value in values:
             producer.produce(topic, value, key=key, partition=partition)
@@ -137,7 +143,9 @@ class ContractHarness:
 
     def poll_until(self, consumer: Consumer, n: int, deadline_s: float | None = None) -> list[Record]:
         """At least ``n`` records from ``consumer`` (all it returned, in order)."""
-        return self.drive([consumer], lambda got: len(got[0]) >= n, what=f"{n} records", deadline_s=deadline_s)[0]
+        return self.drive(
+            [consumer], lambda got: len(got[0]) >= n, what=f"{n} records", deadline_s=deadline_s
+        )[0]
 
     def eventually(self, check: Callable[[], None], *, what: str, deadline_s: float | None = None) -> None:
         """Retry ``check`` (which asserts) until it passes: for state a broker makes visible asynchronously."""
@@ -154,7 +162,9 @@ class ContractHarness:
 
     def poll_until_assigned(self, consumer: Consumer, count: int) -> list[Record]:
         return self.drive(
-            [consumer], lambda _: len(consumer.assignment()) == count, what=f"an assignment of {count} partitions"
+            [consumer],
+            lambda _: len(consumer.assignment()) == count,
+            what=f"an assignment of {count} partitions",
         )[0]
 
 
@@ -171,3 +181,8 @@ def by_partition(records: Sequence[Record]) -> dict[int, list[Record]]:
 
 def tps(topic: str, partitions: range | Sequence[int]) -> list[TopicPartition]:
     return [TopicPartition(topic, p) for p in partitions]
+
+
+def assert_equal(actual: object, expected: object) -> None:
+    """An assertion usable inside ``eventually(lambda: ...)``."""
+    assert actual == expected, f"{actual!r} != {expected!r}"

@@ -68,8 +68,10 @@ def test_the_seed_requests_reach_their_outcomes(server: OrderHttpServer, stack: 
     assert orders["happy"]["amountCents"] == 25050
     assert orders["happy"]["items"] == [{"productId": "prod_123", "quantity": 2}]
     assert orders["rollback"]["status"] == "CANCELLED"
-    assert "refunded" in orders["rollback"]["reason"]
+    assert "insufficient stock" in orders["rollback"]["reason"]
     assert orders["poison"]["status"] == "CANCELLED"
+    totals = stack.shop.totals()  # both cancelled orders were charged, then refunded
+    assert (totals.charged_cents, totals.refunded_cents) == (25050 + 25000 + 9900, 25000 + 9900)
     dead = [r for r in stack.records("payments.dlq") if r.header("correlation-id") == ids["poison"].encode()]
     assert len(dead) == 1
     assert dead[0].header("dlq-consumer-group") == b"inventory-service"
