@@ -24,6 +24,7 @@ class TimelineEntry:
     where: str
     text: str
     event_type: str | None = None
+    rank: float = 0.0  # orders records of the same millisecond by causal depth
 
 
 @dataclass
@@ -133,8 +134,9 @@ def _apply(step: Step, lab: Any, obs: Observation) -> None:
         }
         order_id, error = lab.place_order(body)
         obs.placed.append(PlacedOrder(order_id, body, error))
-        verdict = f"accepted as {order_id}" if order_id else f"rejected: {error}"
-        _note(lab, obs, "step", "POST /orders", f"{body} {verdict}")
+        verdict = f"accepted, saga {order_id[:8]}" if order_id else f"rejected (400): {error}"
+        what = f"{body['customerId']} orders {body['quantity']} x {body['productId']} for {body['amount']}"
+        _note(lab, obs, "step", "POST /orders", f"{what}: {verdict}")
     elif op == "inject":
         where = lab.inject(
             step.get("topic"),
@@ -163,11 +165,44 @@ def _observe_end(lab: Any, obs: Observation) -> None:
     obs.statuses = dict(lab.order_statuses())
     obs.final = {"stock": dict(lab.stock()), "money": lab.money()}
     obs.records = lab.read_all_topics()
+    depth = _causal_depths(obs.records)
+    steps, obs.timeline = obs.timeline, []
     for topic, records in obs.records.items():
         for r in records:
-            entry = _record_entry(r, topic.endswith(".dlq"), obs.logical_topic)
-            obs.timeline.append(dataclasses.replace(entry, at_ms=max(0, entry.at_ms - obs.started_ms)))
-    obs.timeline.sort(key=lambda e: e.at_ms)
+            dlq = topic.endswith(".dlq")
+            entry = _record_entry(r, dlq, obs.logical_topic)
+            rank = 1 + depth.get(_hdr(r, "event-id"), 0) + (0.5 if dlq else 0)
+            obs.timeline.append(dataclasses.replace(entry, at_ms=max(0, entry.at_ms - obs.started_ms), rank=rank))
+    obs.timeline = _merge(steps, sorted(obs.timeline, key=lambda e: (e.at_ms, e.rank)))
+
+
+def _merge(steps: list[TimelineEntry], records: list[TimelineEntry]) -> list[TimelineEntry]:
+    """Steps keep their order; a record goes before the first step later than it. At the same
+    millisecond the step goes first: the runner notices quiet only after a whole idle round, so a
+    record stamped with that very millisecond was caused by what came next."""
+    out: list[TimelineEntry] = []
+    i = 0
+    for step in steps:
+        while i < len(records) and records[i].at_ms < step.at_ms:
+            out.append(records[i])
+            i += 1
+        out.append(step)
+    return out + records[i:]
+
+
+def _causal_depths(records: dict[str, list[Record]]) -> dict[str, int]:
+    """Event id -> how many causes precede it (OrderCreated 0, PaymentCompleted 1, ...)."""
+    cause = {_hdr(r, "event-id"): _hdr(r, "causation-id") for rs in records.values() for r in rs}
+    depths: dict[str, int] = {}
+    for event_id in cause:
+        chain, current = [], event_id
+        while current in cause and current not in depths and len(chain) < 64:
+            chain.append(current)
+            current = cause[current]
+        base = depths.get(current, -1)
+        for offset, eid in enumerate(reversed(chain), start=1):
+            depths[eid] = base + offset
+    return depths
 
 
 def _hdr(r: Record, name: str) -> str:
@@ -195,6 +230,9 @@ def _record_entry(r: Record, dlq: bool, logical: Callable[[str], str]) -> Timeli
                 f"attempt(s): {_hdr(r, 'dlq-error')} (saga {saga})")
         return TimelineEntry(r.timestamp, "dlq", where, text)
     event_type = _hdr(r, "event-type")
+    if not event_type:
+        size = 0 if r.value is None else len(r.value)
+        return TimelineEntry(r.timestamp, "record", where, f"raw bytes ({size} B, no event headers): a poison pill")
     sender, meaning = _SENDER.get(event_type, ("?", "not a saga event"))
     text = f"{sender} sent {event_type or 'raw bytes'} (saga {saga}): {meaning}"
     return TimelineEntry(r.timestamp, "record", where, text, event_type or None)

@@ -159,6 +159,7 @@ class EventService:
         self._consumer: Consumer | None = None
         self._producer: Producer | None = None
         self._stalled = False  # the last step left work undone (broker or store down)
+        self._last_trouble: tuple[str, str] | None = None
         self._ignored_types = {t.encode() for t in SCHEMAS if t not in handler.event_types}
         self.dead_lettered = 0
 
@@ -170,7 +171,7 @@ class EventService:
             consumer = self._subscribed()
             records = consumer.poll(max_records or self.config.max_records, timeout=self.config.poll_timeout_s)
         except BrokerError as exc:
-            self._log.warning("poll failed", error=repr(exc))
+            self._broker_trouble("poll failed", exc)
             self.publish_pending()
             return 1  # not quiet: the next step must try again
         done: dict[TopicPartition, int] = {}
@@ -186,13 +187,15 @@ class EventService:
             done[record.tp] = record.offset + 1
             work += 1
         work += self.publish_pending()
+        if not self._stalled:
+            self._last_trouble = None
         if rewound or self._stalled:
             work = max(work, 1)  # not quiet: something is waiting for the broker or the store
         if done:
             try:
                 consumer.commit(done)
             except BrokerError as exc:  # durable in the store already: a redelivery is skipped
-                self._log.warning("commit failed", error=repr(exc))
+                self._broker_trouble("commit failed", exc)
         return work
 
     def publish_pending(self) -> int:
@@ -214,7 +217,7 @@ class EventService:
                 self._producer.produce(e.topic, e.value, key=e.key, headers=e.headers)
             self._producer.flush()
         except BrokerError as exc:  # stays in the outbox; the next step publishes it again
-            self._log.warning("publish failed", error=repr(exc), pending=len(entries))
+            self._broker_trouble("publish failed", exc, pending=len(entries))
             return 0
         try:
             with self.store.transaction() as tx:
@@ -223,6 +226,13 @@ class EventService:
             self._log.warning("outbox cleanup failed", error=repr(exc))
         self._stalled = False
         return len(entries)
+
+    def _broker_trouble(self, what: str, exc: BaseException, **fields: Any) -> None:
+        # An outage fails every step (every few ms): warn once per kind of trouble, then stay quiet.
+        key = (what, type(exc).__name__)
+        if key != self._last_trouble:
+            self._last_trouble = key
+            self._log.warning(what, error=repr(exc), **fields)
 
     def close(self) -> None:
         """Leave the group and release the clients."""

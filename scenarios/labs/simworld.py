@@ -22,7 +22,7 @@ from scenarios.wiring import service_logger
 from services.events import Topics
 from services.ids import SeededIds
 from services.ports import PartitionLag
-from services.runner import EventService
+from services.runner import EventService, ServiceConfig
 from services.shop import KINDS, ensure_topics
 from sim import World
 
@@ -39,6 +39,7 @@ class LabSim(SimLab):
         broker_up_at_ms: int = 0,
         coordinator_at_ms: int = 0,
         partitions: int = 3,
+        max_records: int = 500,
         logger: Any = None,
     ) -> None:
         self.world = World(seed, trace=True)
@@ -48,10 +49,13 @@ class LabSim(SimLab):
         self.start_at = dict(start_at or {})
         self.partitions = partitions
         self.processes: dict[str, ServiceProcess] = {}
+        self.watched: tuple[str, str] | None = None  # (group, topic) whose lag ``advance`` samples
+        self.samples: list[tuple[int, dict[int, int]]] = []
         self.gated = GatedBroker(raw, self.network, bootstrap)
         ensure_topics(raw.admin(), partitions)  # the topics exist from an earlier run
         shop = build_lab_shop(self.gated, {kind: MemoryStore() for kind in KINDS}, raw.clock, SeededIds(seed),
-                              self.knobs, instances=instances, logger=logger or service_logger("critical"))
+                              self.knobs, instances=instances, logger=logger or service_logger("critical"),
+                              config=ServiceConfig(max_records=max_records))
         Lab.__init__(self, seed, shop, raw, raw.clock, Topics())
         for service in shop.services:
             self._spawn(service)
@@ -85,8 +89,15 @@ class LabSim(SimLab):
         description = self.broker.admin().describe_group(group)
         return {m.client_id: len(m.assignment) for m in description.members}
 
-    def run_for(self, ms: int) -> None:
+    def watch(self, group: str, topic: str, every_ms: int = 500) -> None:
+        self.watched = (group, topic)
+        self.sample_every_ms = every_ms
+
+    def advance(self, ms: int) -> None:
         self.world.run_for(ms)
+        last = self.samples[-1][0] if self.samples else -10**9
+        if self.watched is not None and self.now_ms() - last >= self.sample_every_ms:
+            self.samples.append((self.now_ms(), {p.partition: p.lag for p in self.lag(*self.watched)}))
 
 
 ProcessLike = ServiceProcess

@@ -18,7 +18,7 @@ TICK_MS = 100
 
 class TestBrokerSim(BrokerContract):
     poll_timeout_s = 0.0  # the simulator's poll never blocks
-    deadline_s = 10.0  # wall clock: a guard against a simulator that never converges
+    deadline_s = 3.0  # wall clock: a guard against a simulator that never converges
 
     def make_broker(self) -> Broker:
         self.world = World(seed=20240601)

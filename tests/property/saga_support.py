@@ -41,6 +41,19 @@ OPS = (
 )
 
 
+class SilentLogger:
+    """A structlog-shaped logger that drops everything: thousands of runs, no console flood.
+    The world's trace keeps the facts a failure needs."""
+
+    def bind(self, **_: Any) -> SilentLogger:
+        return self
+
+    def _drop(self, *_: Any, **__: Any) -> None:
+        return None
+
+    debug = info = warning = error = exception = _drop
+
+
 @dataclass
 class Ledger:
     """What the driver did, for the checks: the truth the stores and topics are compared with."""
@@ -65,8 +78,9 @@ class SagaLab:
         self.catalog = Catalog(stock=dict(stock))
         self.ledger = Ledger(initial_stock=dict(stock))
         self.service_class = service_class
+        self.mid_step_deaths = 0
         self.shop = build_shop(self.broker, self.stores, self.broker.clock, SeededIds(seed),
-                               instances=instances, catalog=self.catalog)
+                               instances=instances, catalog=self.catalog, logger=SilentLogger())
         for service in list(self.shop.services):
             self._run(service)
 
@@ -80,6 +94,7 @@ class SagaLab:
             try:
                 return service.step()
             except ProcessDied:
+                self.mid_step_deaths += 1
                 self._bury(service.name)
                 return 1
 
@@ -121,6 +136,7 @@ class SagaLab:
             assert snapshot_writes(self) == before, "a failed order transaction left something behind"
             return None
         except ProcessDied as died:  # the order instance publishing it was killed; the order is stored
+            self.mid_step_deaths += 1
             self._bury(died.instance)
             order_id = self._newest_order_id()
             self.ledger.accepted[order_id] = body

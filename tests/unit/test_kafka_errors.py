@@ -159,3 +159,32 @@ def test_idempotence_without_acks_all_is_invalid_config() -> None:
 
     with pytest.raises(InvalidConfig, match="acks=1"):
         KafkaBroker("localhost:1").producer(ProducerConfig(acks="1", enable_idempotence=True))
+
+
+def test_consumer_poll_against_a_wrong_address_raises_broker_unavailable() -> None:
+    import time
+
+    from adapters.kafka_broker import KafkaBroker
+    from services.ports import ConsumerConfig
+
+    consumer = KafkaBroker("kafka:29092").consumer(ConsumerConfig(group_id="unreachable"))
+    consumer.subscribe(["orders"])
+    deadline = time.monotonic() + 10
+    try:
+        with pytest.raises(BrokerUnavailable, match="kafka:29092 .*From the host use localhost:9092"):
+            while time.monotonic() < deadline:
+                consumer.poll(timeout=0.2)
+    finally:
+        consumer.close()
+
+
+def test_flush_against_a_wrong_address_fails_retriably_and_names_it() -> None:
+    from adapters.kafka_broker import KafkaBroker
+
+    producer = KafkaBroker("kafka:29092").producer()
+    producer.produce("orders", b"v")
+    with pytest.raises(ProduceFailed) as caught:
+        producer.flush(timeout=1.0)
+    assert caught.value.retriable
+    assert "could not reach Kafka at kafka:29092" in str(caught.value)
+    assert producer.flush(timeout=0.1) == []  # the failed record was dropped, not left to leak later

@@ -1,0 +1,39 @@
+"""The labs against a real broker and PostgreSQL (marker ``kafka``): the same scenarios, kafka mode."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+from scenarios import play
+from scenarios.settings import LabOptions, load_config, resolve_bootstrap
+from tests.conftest import missing_dependency
+
+pytestmark = pytest.mark.kafka
+
+
+def _reachable(bootstrap: str) -> bool:
+    host, _, port = bootstrap.split(",")[0].rpartition(":")
+    try:
+        with socket.create_connection((host or "localhost", int(port)), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def options() -> LabOptions:
+    options = LabOptions(quiet_timeout_s=float(os.environ.get("KAFKALAB_QUIET_TIMEOUT_S", "120")))
+    bootstrap = resolve_bootstrap(options, load_config(options))
+    if not _reachable(bootstrap):
+        missing_dependency(f"no Kafka broker at {bootstrap} (set KAFKA_BOOTSTRAP or run `kafkalab kafka up`)")
+    return options
+
+
+@pytest.mark.parametrize("name", ["happy-path", "stock-rollback", "poison-pill"])
+def test_lab_passes_against_real_kafka(name, options):
+    outcome = play.run(name, "kafka", 0, options)
+    assert outcome.passed, [(c.name, c.detail) for c in outcome.checks if not c.passed]
+    assert outcome.trace_sha256 is None
