@@ -8,6 +8,7 @@ from scenarios.model import Scenario
 SCENARIOS: dict[str, Scenario] = {
     m.SCENARIO.name: m.SCENARIO for m in (happy_path, stock_rollback, poison_pill, chaos)
 }
+SCENARIOS.update(__import__("scenarios.labs", fromlist=["lab_scenarios"]).lab_scenarios())  # troubleshooting labs
 RUN_ALL = ("happy-path", "stock-rollback", "poison-pill", "chaos")
 
 

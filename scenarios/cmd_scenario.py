@@ -52,10 +52,13 @@ def _add_common(parser: argparse.ArgumentParser, mode_default: str | None = "sim
     parser.add_argument("--bootstrap", help="kafka mode: bootstrap servers (else config, else $KAFKA_BOOTSTRAP)")
     parser.add_argument("--database-url", help="kafka mode: PostgreSQL DSN (else config, else $DATABASE_URL)")
     parser.add_argument("--config", metavar="FILE", help="a kafkalab.toml (default: ./kafkalab.toml if present)")
+    parser.add_argument("--log-level", default="error", choices=("debug", "info", "warning", "error"),
+                        help="services' log lines on stderr at this level and above (default error)")
 
 
 def _options(args: argparse.Namespace) -> LabOptions:
-    return LabOptions(bootstrap=args.bootstrap, database_url=args.database_url, config_path=args.config)
+    return LabOptions(bootstrap=args.bootstrap, database_url=args.database_url, config_path=args.config,
+                      log_level=args.log_level)
 
 
 def _quiet_logs_to_stderr() -> None:

@@ -8,6 +8,7 @@ partition, what failed and went to a DLQ, and what was compensated.
 from __future__ import annotations
 
 import json
+import sys
 from typing import IO, TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -48,7 +49,10 @@ def print_json(payload: Any, stream: IO[str]) -> None:
 
 
 def _console(stream: IO[str] | None) -> Console:
-    return Console(file=stream, highlight=False, soft_wrap=True)
+    target = stream or sys.stdout
+    # Piped output (CI logs, files) gets a wide table instead of rich's 80-column default.
+    width = None if target.isatty() else 140
+    return Console(file=stream, highlight=False, soft_wrap=True, width=width)
 
 
 def print_timeline(outcome: Outcome, stream: IO[str] | None = None, *, lesson: str = "") -> None:

@@ -168,9 +168,18 @@ def _observe_end(lab: Any, obs: Observation) -> None:
     depth = _causal_depths(obs.records)
     steps, obs.timeline = obs.timeline, []
     for topic, records in obs.records.items():
+        dlq = topic.endswith(".dlq")
+        copies = Counter(_identity(r) for r in records)
+        shown: set[str] = set()
         for r in records:
-            dlq = topic.endswith(".dlq")
+            identity = _identity(r)
+            if identity in shown:
+                continue  # a re-sent copy: told once, with its count, below
+            shown.add(identity)
             entry = _record_entry(r, dlq, obs.logical_topic)
+            if copies[identity] > 1:
+                entry = dataclasses.replace(entry, text=f"{entry.text} [sent {copies[identity]} times; "
+                                                        "consumers skip the copies by event id]")
             rank = 1 + depth.get(_hdr(r, "event-id"), 0) + (0.5 if dlq else 0)
             obs.timeline.append(dataclasses.replace(entry, at_ms=max(0, entry.at_ms - obs.started_ms), rank=rank))
     obs.timeline = _merge(steps, sorted(obs.timeline, key=lambda e: (e.at_ms, e.rank)))
@@ -188,6 +197,13 @@ def _merge(steps: list[TimelineEntry], records: list[TimelineEntry]) -> list[Tim
             i += 1
         out.append(step)
     return out + records[i:]
+
+
+def _identity(r: Record) -> str:
+    """Copies of one event (retries, outbox republishing) share the event id; raw bytes are each unique,
+    except a dead letter, which stands for its source record."""
+    source = _hdr(r, "dlq-source-offset") and f"{_hdr(r, 'dlq-source-topic')}/{_hdr(r, 'dlq-source-partition')}/{_hdr(r, 'dlq-source-offset')}"
+    return _hdr(r, "event-id") or source or f"{r.topic}/{r.partition}/{r.offset}"
 
 
 def _causal_depths(records: dict[str, list[Record]]) -> dict[str, int]:

@@ -40,8 +40,8 @@ from services.events import (
     Event,
     Topics,
 )
+from services.handling import FailedRecord, ProcessingError
 from services.ports import OrderStatus, Payment, PaymentStatus, StoreTransaction
-from services.runner import FailedRecord, ProcessingError
 
 DECLINED_CUSTOMERS = frozenset({"cust_declined"})
 ORDER_LIMIT_CENTS = 1_000_000

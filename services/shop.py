@@ -88,11 +88,14 @@ class Shop:
         self.services.append(service)
         return service
 
-    def remove_instance(self, name: str) -> None:
-        """Stop instance ``name`` cleanly (it leaves its group)."""
+    def remove_instance(self, name: str, *, clean: bool = True) -> EventService:
+        """Take instance ``name`` out of ``services``. ``clean`` closes it (it leaves its group); pass
+        False when the caller crashes its clients instead (e.g. ``world.faults.crash(svc.consumer)``)."""
         service = next(s for s in self.services if s.name == name)
-        service.close()
+        if clean:
+            service.close()
         self.services.remove(service)
+        return service
 
     def place_order(self, body: Any, *, publish: bool = True) -> Order:
         """Validate and accept an order (PENDING); raises services.order_api.ValidationError.

@@ -31,6 +31,8 @@ class Cluster:
     """One broker holding every partition (replication is not modelled: acks=all is immediate)."""
 
     group_class = Group  # test-only variants swap this to plant a bug in the coordinator
+    auto_create_topics = True  # Kafka's auto.create.topics.enable default (producers only, as in librdkafka)
+    default_partitions = 1  # num.partitions
 
     def __init__(self, clock: VirtualClock, rng: random.Random, trace: Trace) -> None:
         self.clock = clock
@@ -129,7 +131,10 @@ class Cluster:
         txn = self.txns.next_deadline()
         if txn is not None:
             times.append(txn)
+        if self.down_until > self.clock.now_ms():
+            times.append(self.down_until)  # clients blocked by the outage get going again then
         return min(times) if times else None
 
     def pending(self) -> bool:
-        return any(g.pending() for g in self.groups.values()) or self.txns.pending()
+        return (self.down_until > self.clock.now_ms() or any(g.pending() for g in self.groups.values())
+                or self.txns.pending())

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from services.ports import ConsumerConfig, InvalidConfig, RebalanceCallback, Record, TopicPartition
+from services.ports import (
+    ConsumerConfig,
+    InvalidConfig,
+    RebalanceCallback,
+    Record,
+    TopicPartition,
+    UnknownTopic,
+)
 
 from .assignors import ASSIGNORS
 from .errors import ClientClosed, FencedInstance, OffsetOutOfRange
@@ -40,6 +47,7 @@ class SimConsumer:
         self._on_revoke: RebalanceCallback | None = None
         self._assigned: list[TP] = []
         self._positions: dict[TP, int] = {}
+        self._reported_missing: set[str] = set()
         self._turn = 0  # rotates the first partition fetched, so no partition starves
         self._read_committed = config.isolation_level == "read_committed"
         self._eager = config.assignor != "cooperative-sticky"
@@ -81,12 +89,24 @@ class SimConsumer:
     def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[Record]:
         self._check_usable()
         cluster = self._cluster
+        if self._member is not None:  # the application did call poll, even if the broker cannot answer
+            self._member.last_poll_ms = cluster.clock.now_ms()
         cluster.check_up()
         cluster.tick()
         self._drive_group()
+        self._report_missing_topics()
         if not self._assigned:
             return []
         return self._fetch(max_records)
+
+    def _report_missing_topics(self) -> None:
+        """Like librdkafka: a subscribed topic that does not exist is reported once, then waited for."""
+        topics = self._cluster.topics
+        self._reported_missing &= {t for t in self._reported_missing if t not in topics}
+        for topic in self._topics:
+            if topic not in topics and topic not in self._reported_missing:
+                self._reported_missing.add(topic)
+                raise UnknownTopic(f"Subscribed topic not available: {topic!r}")
 
     def _drive_group(self) -> None:
         group = self._group
@@ -125,17 +145,19 @@ class SimConsumer:
             else:
                 if revoked:
                     self._drop(revoked, lost=False)
+                    group.released(member, revoked)
                 self._assigned.extend(added)
                 if added:
                     self._call(self._on_assign, added)
 
     def _drop(self, tps: list[TP], *, lost: bool) -> None:
+        self._cluster.emit("revoke", group=self.group_id, member=self.member_id, lost=lost,
+                           partitions=[f"{t}-{p}" for t, p in tps])
+        # The callback runs while the partitions are still assigned, so it can commit what it processed.
+        self._call(self._on_revoke, tps)
         for tp in tps:
             self._positions.pop(tp, None)
         self._assigned = [tp for tp in self._assigned if tp not in tps]
-        self._cluster.emit("revoke", group=self.group_id, member=self.member_id, lost=lost,
-                           partitions=[f"{t}-{p}" for t, p in tps])
-        self._call(self._on_revoke, tps)
 
     @staticmethod
     def _call(callback: RebalanceCallback | None, tps: list[TP]) -> None:

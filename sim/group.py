@@ -159,7 +159,9 @@ class Group:
         new = self.assignment.get(member.member_id, [])
         revoked = [tp for tp in member.owned if tp not in new]
         added = [tp for tp in new if tp not in member.owned]
-        member.owned = list(new)
+        # Revoked partitions stay owned until the member's revoke callback ran (it may commit them);
+        # the consumer calls ``released`` then.
+        member.owned = member.owned + added
         member.generation = self.generation
         self.cluster.bump()
         self.cluster.emit("sync", group=self.group_id, member=member.member_id, generation=self.generation,
@@ -168,6 +170,9 @@ class Group:
             # A cooperative member that gave partitions up rejoins at once: the second round hands them out.
             self.start_rebalance(f"cooperative follow-up: {member.member_id}")
         return revoked, added
+
+    def released(self, member: Member, tps: list[TP]) -> None:
+        member.owned = [tp for tp in member.owned if tp not in tps]
 
     def needs_sync(self, member: Member) -> bool:
         return self.state == "Stable" and member.generation != self.generation

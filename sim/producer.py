@@ -53,7 +53,7 @@ class SimProducer:
             raise ClientClosed(f"producer {self.name} is closed")
         t = self._topics.get(topic)
         if t is None:
-            raise UnknownTopic(f"unknown topic {topic!r} (the simulator does not auto-create topics)")
+            t = self._auto_create(topic)
         if partition is None:
             n = len(t.partitions)
             partition = partition_for_key(key, n) if key is not None else self._sticky.partition(topic, n)
@@ -63,6 +63,12 @@ class SimProducer:
             raise TransactionStateError("a transactional producer must begin_transaction() before produce()")
         self._queue.append((topic, partition, key, value, headers if headers.__class__ is tuple else tuple(headers),
                             self._now_ms()))
+
+    def _auto_create(self, topic: str):
+        cluster = self._cluster
+        if not cluster.auto_create_topics:
+            raise UnknownTopic(f"unknown topic {topic!r} (auto.create.topics.enable=false)")
+        return cluster.create_topic(topic, cluster.default_partitions, exist_ok=True)
 
     def flush(self, timeout: float = 10.0) -> list[RecordMetadata]:
         if self._closed:

@@ -45,10 +45,10 @@ def run(records: int, partitions: int, consumers: int, batch: int, keys: int) ->
             return len(got)
 
         world.spawn(f"consumer-{c}", consume_step, period_ms=1)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     steps = world.run_until_idle(max_steps=10_000_000)
-    elapsed = time.perf_counter() - started
-    return {"records": records, "consumed": consumed, "steps": steps, "seconds": elapsed,
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    return {"records": records, "consumed": consumed, "steps": steps, "seconds": elapsed, "cpu_seconds": cpu,
             "trace_lines": len(world.trace.lines()), "sha256": world.trace.sha256()[:16]}
 
 
@@ -61,11 +61,12 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=1_000)
     args = parser.parse_args()
     r = run(args.records, args.partitions, args.consumers, args.batch, args.keys)
-    rate = r["records"] / r["seconds"]
+    # CPU time is the honest single-core figure on a shared machine; wall time is shown too.
     print(f"sim throughput: {r['records']:,} records produced and {r['consumed']:,} consumed "
-          f"({args.partitions} partitions, {args.consumers} consumers, batches of {args.batch}, trace on) "
-          f"in {r['seconds']:.2f} s = {rate:,.0f} records/s end to end; "
-          f"{r['steps']:,} scheduler steps, {r['trace_lines']:,} trace lines, trace sha256 {r['sha256']}")
+          f"({args.partitions} partitions, {args.consumers} consumers, batches of {args.batch}, trace on)")
+    print(f"  {r['records'] / r['cpu_seconds']:,.0f} records/s per CPU second ({r['cpu_seconds']:.2f} s CPU); "
+          f"{r['records'] / r['seconds']:,.0f} records/s wall ({r['seconds']:.2f} s)")
+    print(f"  {r['steps']:,} scheduler steps, {r['trace_lines']:,} trace lines, trace sha256 {r['sha256']}")
 
 
 if __name__ == "__main__":

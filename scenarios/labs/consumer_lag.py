@@ -10,6 +10,7 @@ from typing import Any
 
 from scenarios.labs.base import LabDefinition, Verdict, combine, note, run_phase
 from scenarios.labs.labshop import ServiceKnobs
+from scenarios.labs.state import lab_dir
 from scenarios.lag_chart import sparklines, write_html
 from scenarios.model import Check, Step, check
 from scenarios.runner import Outcome
@@ -115,7 +116,8 @@ def lag_checks(run_: LagRun, knobs: Mapping[str, Any]) -> list[Check]:
     idle = sorted(c for c, n in run_.members.items() if n == 0)
     delay = int(knobs.get("inventory_delay_ms", DELAY_MS))
     return [
-        check(f"lag below {LAG_THRESHOLD} at the end", final < LAG_THRESHOLD, f"total lag {final} (peak {peak})"),
+        check(f"lag below {LAG_THRESHOLD} before the load ends", at_end_of_load < LAG_THRESHOLD and final < LAG_THRESHOLD,
+              f"total lag {at_end_of_load} at the end of the load, {final} at the end (peak {peak})"),
         check("lag falling once scaled", final <= at_end_of_load and (peak == 0 or final < peak),
               f"end of load {at_end_of_load} -> end {final}"),
         check(f"inventory still deliberately slow ({DELAY_MS} ms/event)", delay >= DELAY_MS, f"inventory_delay_ms={delay}"),
@@ -140,7 +142,7 @@ def verify(mode: str, seed: int, knobs: Mapping[str, Any], options: Any = None) 
 
         return kafka_side.verify_lag(knobs, options)
     run_ = run(knobs, seed)
-    chart = Path(getattr(options, "chart", None) or Path(".kafkalab") / CHART)
+    chart = Path(getattr(options, "chart", None) or lab_dir() / CHART)
     notes = report(run_, chart)
     return Verdict(NAME, mode, lag_checks(run_, knobs), notes, {"chart": str(chart), "members": run_.members})
 
@@ -157,7 +159,7 @@ def scenario(mode: str, seed: int, options: Any = None) -> Outcome:
     idle = [c for c, n in five.members.items() if n == 0]
     stages.append(check(f"{PARTITIONS + 2} instances: extra members sit idle", len(idle) == 2, f"members {five.members}"))
     three = run({"inventory_instances": PARTITIONS}, seed, mode)
-    report(three, Path(getattr(options, "chart", None) or Path(".kafkalab") / CHART))
+    report(three, Path(getattr(options, "chart", None) or lab_dir() / CHART))
     three.outcome.checks = lag_checks(three, {})
     return combine(three.outcome, stages, [note(three.scale_at_ms, "inventory", f"scaled to {PARTITIONS}")])
 
@@ -177,4 +179,5 @@ LAB = LabDefinition(
     hints=HINTS,
     verify=verify,
     scenario=scenario,
+    kafka_modes=("sim",),  # kafka mode: not wired yet (scenarios.labs.kafka_side)
 )

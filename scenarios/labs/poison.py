@@ -132,4 +132,28 @@ LAB = LabDefinition(
     hints=HINTS,
     verify=verify,
     scenario=scenario,
+    kafka_modes=("sim",),  # kafka mode: not wired yet (scenarios.labs.kafka_side)
 )
+
+
+def dlq_world(seed: int, knobs: Mapping[str, Any], redrive_rounds: int = 0, max_redrives: int = 3) -> tuple[Any, list[str]]:
+    """The lab's world (DLQ as configured) after its run and ``redrive_rounds`` redrives; still open."""
+    from scenarios.labs import dlq
+    from scenarios.labs.simworld import LabSim
+
+    lab = LabSim(seed, knobs=ServiceKnobs(dlq=bool(knobs.get("dlq_enabled", False))))
+    for step in steps():
+        if step.op == "place_order":
+            lab.place_order({"customerId": step.get("customer_id"), "productId": step.get("product_id"),
+                             "quantity": step.get("quantity"), "amount": step.get("amount")})
+        else:
+            lab.advance(int(step.get("ms")))
+    refused: list[str] = []
+    done: set[tuple[str, int, int]] = set()
+    for _ in range(redrive_rounds):
+        letters = [r for t, rs in lab.read_all_topics().items() if t.endswith(".dlq") for r in rs
+                   if (r.topic, r.partition, r.offset) not in done]
+        done |= {(r.topic, r.partition, r.offset) for r in letters}
+        _, refused = dlq.redrive(lab.broker.producer(), letters, max_redrives)
+        lab.advance(3_000)
+    return lab, refused

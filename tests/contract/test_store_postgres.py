@@ -128,3 +128,39 @@ def test_postgres_stores_opens_one_schema_per_service(dsn: str) -> None:
         for store in stores.values():
             store.drop_schema()
             store.close()
+
+
+def test_the_seed_saga_runs_on_postgres_stores(dsn: str) -> None:
+    from adapters.postgres_store import postgres_stores
+    from adapters.sim_broker import SimBroker
+    from services.ids import SeededIds
+    from services.ports import OrderStatus
+    from services.shop import build_shop
+    from sim import World
+
+    stores = postgres_stores(dsn, prefix=f"{RUN_PREFIX}{uuid.uuid4().hex[:6]}_")
+    try:
+        world = World(3)
+        broker = SimBroker(world)
+        shop = build_shop(broker, stores, broker.clock, SeededIds(3))
+        for service in shop.services:
+            world.spawn(service.name, service.step)
+        bodies = [
+            {"customerId": "cust_happy_path", "productId": "prod_123", "quantity": 2, "amount": 250.50},
+            {"customerId": "cust_large_quantity", "productId": "prod_123", "quantity": 10, "amount": 250.00},
+            {"customerId": "cust_dlq_test", "productId": "prod_ignore", "quantity": 1, "amount": 99.00},
+        ]
+        placed = [shop.place_order(body) for body in bodies]
+        world.run_until_idle()
+        assert [shop.order(o.order_id).status for o in placed] == [
+            OrderStatus.COMPLETED, OrderStatus.CANCELLED, OrderStatus.CANCELLED,
+        ]
+        totals = shop.totals()
+        assert (totals.charged_cents, totals.refunded_cents, totals.completed_cents) == (59_950, 34_900, 25_050)
+        assert shop.stock()["prod_123"] == 3
+        with stores["payment"].transaction() as tx:
+            assert tx.pending_outbox() == []
+    finally:
+        for store in stores.values():
+            store.drop_schema()
+            store.close()

@@ -35,6 +35,7 @@ from .saga_traps import ProcessDied, TrapBroker
 SCRIPT_SCENARIO = "saga-machine"
 PERIOD_MS = 100  # a service polls every 100 ms of virtual time (kafka mode: a 0.5 s poll timeout)
 QUIET_MAX_STEPS = 300_000
+TRAP_WAIT_MS = 3_000  # how long a mid-step kill waits for its instance to reach the trap
 OPS = (
     "place_order", "place_invalid", "inject", "crash", "crash_mid_step", "start", "stop", "slow",
     "broker_down", "lose_ack", "store_outage", "advance", "heal", "quiet",
@@ -169,8 +170,17 @@ class SagaLab:
         self._bury(step["instance"])
 
     def _op_crash_mid_step(self, step: dict[str, Any]) -> None:
-        if step["instance"] in self.live():
-            self.broker.arm(step["instance"], step["at"])
+        """Arm the trap and let time pass until it springs (the instance has work) or a while passed;
+        an unsprung trap is disarmed, so the fault happens within this step or not at all."""
+        name = step["instance"]
+        if name not in self.live():
+            return
+        self.broker.arm(name, step["at"])
+        for _ in range(TRAP_WAIT_MS // PERIOD_MS):
+            if name not in self.broker.traps:
+                return
+            self.world.run_for(PERIOD_MS)
+        self.broker.traps.pop(name, None)
 
     def _op_start(self, step: dict[str, Any]) -> str:
         return self.start_instance(step["service"])

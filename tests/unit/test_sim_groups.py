@@ -98,6 +98,17 @@ def test_eager_rebalance_revokes_everything_then_assigns_from_inside_poll() -> N
     assert events == [("assign", 6), ("revoke", 6), ("assign", 3)]
 
 
+def test_commit_inside_on_revoke_succeeds_during_eager_rebalance() -> None:
+    w = make_world(records=12)
+    a = w.consumer(ConsumerConfig("g", session_timeout_ms=SESSION, max_poll_interval_ms=MAX_POLL))
+    a.subscribe(["t"], on_revoke=lambda tps: a.commit())
+    assert len(a.poll(100)) == 12
+    b = member(w)
+    settle(a, b)
+    assert sum(w.cluster.groups["g"].committed.values()) == 12
+    assert len(b.assignment()) == 3
+
+
 def test_cooperative_sticky_revokes_only_moved_partitions_in_two_rounds() -> None:
     w = make_world()
     revoked, assigned = [], []
@@ -112,6 +123,18 @@ def test_cooperative_sticky_revokes_only_moved_partitions_in_two_rounds() -> Non
     assert owned(a) == [0, 1, 2] and owned(b) == [3, 4, 5]
     rounds = [e for e in w.trace.events("rebalance_done")]
     assert len(rounds) == 3  # a alone, then the two cooperative rounds
+
+
+def test_cooperative_member_can_commit_revoked_partitions_in_on_revoke() -> None:
+    w = make_world(records=12)
+    a = w.consumer(ConsumerConfig("g", assignor="cooperative-sticky"))
+    a.subscribe(["t"], on_revoke=lambda tps: a.commit({tp: a.position(tp) for tp in tps}))
+    assert len(a.poll(100)) == 12
+    b = member(w, assignor="cooperative-sticky")
+    settle(a, b)
+    committed = w.cluster.groups["g"].committed
+    assert {p: committed[("t", p)] for p in (3, 4, 5)} == {3: 2, 4: 2, 5: 2}
+    assert owned(b) == [3, 4, 5]
 
 
 def test_leave_on_close_rebalances_at_once() -> None:
@@ -257,3 +280,19 @@ def test_committed_offset_is_where_the_next_member_starts() -> None:
     a.close()
     b = member(w)
     assert [r.offset for r in b.poll()] == list(range(4, 10))
+
+
+def test_subscribed_missing_topic_is_reported_once_then_assigned_when_created() -> None:
+    from services.ports import UnknownTopic
+
+    w = World(seed=1)
+    c = w.consumer(ConsumerConfig("g"))
+    c.subscribe(["late"])
+    with pytest.raises(UnknownTopic):
+        c.poll()
+    assert c.poll() == []
+    w.create_topic("late", 2)
+    p = w.producer()
+    p.produce("late", b"hello", partition=1)
+    p.flush()
+    assert [(r.partition, r.value) for r in c.poll()] == [(1, b"hello")]

@@ -189,3 +189,20 @@ def test_broker_down_fails_flush_and_keeps_the_records_queued() -> None:
         p.flush()
     w.run_for(1_000)
     assert [m.offset for m in p.flush()] == [0]
+
+
+def test_producing_to_a_missing_topic_auto_creates_it_with_one_partition() -> None:
+    w = World(seed=2)
+    p = w.producer()
+    p.produce("fresh", b"x", key=b"k")
+    assert [(m.partition, m.offset) for m in p.flush()] == [(0, 0)]
+    assert w.admin().list_topics() == {"fresh": 1}
+
+
+def test_auto_create_can_be_switched_off() -> None:
+    from services.ports import UnknownTopic
+
+    w = World(seed=2)
+    w.cluster.auto_create_topics = False
+    with pytest.raises(UnknownTopic):
+        w.producer().produce("fresh", b"x")

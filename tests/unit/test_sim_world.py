@@ -7,8 +7,8 @@ import pytest
 from adapters.sim_broker import SimBroker
 from services.ports import (
     BrokerUnavailable,
-    CoordinatorNotAvailable,
     ConsumerConfig,
+    CoordinatorNotAvailable,
     ProducerConfig,
     TopicSpec,
 )
@@ -163,3 +163,27 @@ def test_adapter_admin_describes_groups_and_lag() -> None:
     assert admin.describe_group("nope").state == "Dead"
     admin.delete_topics(["t"])
     assert admin.list_topics() == {}
+
+
+def test_run_until_idle_waits_out_a_broker_outage() -> None:
+    w = World(seed=1)
+    w.create_topic("t", 1)
+    p = w.producer()
+    done = []
+
+    p.produce("t", b"x")  # queued locally; flush keeps it queued while the broker is down
+
+    def send() -> int:
+        if done:
+            return 0
+        try:
+            p.flush()
+        except BrokerUnavailable:
+            return 0
+        done.append(w.clock.now_ms())
+        return 1
+
+    w.faults.broker_down(2_000)
+    w.spawn("sender", send, period_ms=100)
+    w.run_until_idle()
+    assert done == [2_000]

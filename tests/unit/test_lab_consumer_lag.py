@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import pytest
+
+from scenarios.lag_chart import sparkline
+from tests.unit.test_lab_helpers import edit_setting, lab_json
+
+
+@pytest.fixture
+def lab_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("KAFKALAB_LAB_DIR", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_consumer_lag_lab_drains_once_inventory_scales_to_the_partition_count(lab_dir, capsys):
+    assert lab_json(capsys, "lab", "start", "consumer-lag")[0] == 0
+    code, verdict = lab_json(capsys, "lab", "check", "consumer-lag")
+    assert code == 1 and "Lag" in verdict["hint"]
+    assert (lab_dir / "consumer-lag.html").read_text().count("<polyline") == 3
+
+    edit_setting(lab_dir, "consumer-lag", "inventory_instances", "3")
+    code, verdict = lab_json(capsys, "lab", "check", "consumer-lag")
+    assert code == 0 and verdict["passed"], verdict
+
+
+def test_members_beyond_the_partition_count_sit_idle():
+    from scenarios.labs import consumer_lag
+
+    run = consumer_lag.run({"inventory_instances": 5}, 0)
+    assert sorted(run.members.values()) == [0, 0, 1, 1, 1]
+
+
+def test_sparkline_scales_to_the_peak():
+    assert sparkline([0, 4, 8]) == "▁▅█"
+    assert sparkline([]) == ""
