@@ -19,6 +19,9 @@ TRACE_MARKER = "kafkalab-trace"
 def play(script: Script, options: LabOptions | None = None) -> Outcome:
     """Run ``script`` on a fresh lab of its mode and check it with its scenario's checks."""
     scenario = catalog.get(script.scenario)
+    custom = getattr(scenario, "run_lab", None)
+    if custom is not None:  # the troubleshooting labs build their own worlds (scenarios.labs)
+        return custom(script.mode, script.seed, options)
     lab = build_lab(script.mode, script.seed, options, instances=scenario.instances)
     try:
         return run_script(script, scenario, lab)

@@ -209,7 +209,9 @@ class Producer(Protocol):
     def flush(self, timeout: float = 10.0) -> list[RecordMetadata]:
         """Block until every queued record is acked; return their metadata in produce order.
 
-        Raises ProduceFailed if any record could not be delivered.
+        Raises ProduceFailed (or BrokerUnavailable) if any record could not be delivered; the records
+        not acknowledged are then dropped from the queue, so the caller, who still owns them, produces
+        them again rather than finding both copies sent once the broker is back.
         """
         ...
 

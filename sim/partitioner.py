@@ -35,18 +35,18 @@ def murmur2(data: bytes) -> int:
     return h
 
 
-_cache: dict[tuple[bytes, int], int] = {}
+PARTITION_CACHE: dict[tuple[bytes, int], int] = {}
 _CACHE_LIMIT = 65_536
 
 
 def partition_for_key(key: bytes, num_partitions: int) -> int:
     """``toPositive(murmur2(key)) % n``; memoised because services reuse a small set of keys."""
-    found = _cache.get((key, num_partitions))
+    found = PARTITION_CACHE.get((key, num_partitions))
     if found is None:
         found = (murmur2(key) & 0x7FFFFFFF) % num_partitions
-        if len(_cache) >= _CACHE_LIMIT:
-            _cache.clear()
-        _cache[(key, num_partitions)] = found
+        if len(PARTITION_CACHE) >= _CACHE_LIMIT:
+            PARTITION_CACHE.clear()
+        PARTITION_CACHE[(key, num_partitions)] = found
     return found
 
 

@@ -9,7 +9,7 @@ from services.ports import ProduceFailed, ProducerConfig, RecordMetadata, TopicP
 
 from .errors import ClientClosed, TransactionStateError
 from .log import METADATA_SETTERS, Txn
-from .partitioner import StickyPartitioner, partition_for_key
+from .partitioner import PARTITION_CACHE, StickyPartitioner, partition_for_key
 
 if TYPE_CHECKING:
     from .cluster import Cluster
@@ -31,7 +31,7 @@ class SimProducer:
         self.name = name or self.config.client_id
         self._cluster = cluster
         self._sticky = StickyPartitioner(cluster.rng)
-        self._queue: list[tuple] = []  # (topic, partition, key, value, headers, timestamp)
+        self._queue: list[tuple] = []  # (topic, partition, (key, value, headers, timestamp))
         self._seq: dict[tuple[str, int], int] = {}
         self._txn: Txn | None = None
         self._closed = False
@@ -56,13 +56,18 @@ class SimProducer:
             t = self._auto_create(topic)
         if partition is None:
             n = len(t.partitions)
-            partition = partition_for_key(key, n) if key is not None else self._sticky.partition(topic, n)
+            if key is None:
+                partition = self._sticky.partition(topic, n)
+            else:
+                partition = PARTITION_CACHE.get((key, n))
+                if partition is None:
+                    partition = partition_for_key(key, n)
         elif not 0 <= partition < len(t.partitions):
             raise UnknownTopic(f"unknown partition {topic}-{partition}")
         if self._transactional and self._txn is None:
             raise TransactionStateError("a transactional producer must begin_transaction() before produce()")
-        self._queue.append((topic, partition, key, value, headers if headers.__class__ is tuple else tuple(headers),
-                            self._now_ms()))
+        self._queue.append((topic, partition, (key, value, headers if headers.__class__ is tuple else tuple(headers),
+                                               self._now_ms())))
 
     def _auto_create(self, topic: str):
         cluster = self._cluster
@@ -76,16 +81,18 @@ class SimProducer:
         if not self._queue:
             return []
         cluster = self._cluster
+        # A failed flush drops what it could not deliver, as the confluent-kafka adapter does (it purges on
+        # timeout): the caller still holds the records and produces them again, so nothing is sent twice.
+        queue, self._queue = self._queue, []
         cluster.check_up()
         self._check_fenced()
-        queue, self._queue = self._queue, []
         batches: dict[tuple[str, int], list] = {}
         for item in queue:
             tp = (item[0], item[1])
             batch = batches.get(tp)
             if batch is None:
                 batch = batches[tp] = []
-            batch.append(item[2:])
+            batch.append(item[2])
         for (topic, _), entries in batches.items():
             if topic not in cluster.topics:
                 raise ProduceFailed(f"topic {topic!r} was deleted", retriable=False)

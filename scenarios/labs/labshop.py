@@ -61,6 +61,62 @@ class SlowHandler:
         return self.inner.on_dead_letter(tx, failed, now_ms)
 
 
+class _StuckPartitionLast:
+    """A consumer whose batches put the stuck partition's records last.
+
+    A consumer that processes partition by partition (as most do) only stops the stuck partition; the
+    runner's rewind stops the rest of the batch, so the stuck records must come after the others.
+    """
+
+    def __init__(self, inner: Any, service: NoDlqService) -> None:
+        self._inner = inner
+        self._service = service
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[Any]:
+        records = self._inner.poll(max_records, timeout)
+        stuck = self._service.stuck_at
+        if stuck is None:
+            return records
+        return sorted(records, key=lambda r: (r.topic, r.partition) == stuck[:2])  # stable
+
+
+class SlowConsumer:
+    """A consumer that spends ``delay_ms`` per record it returns, outside any store transaction
+    (kafka mode: instances sharing one store must be slow in parallel, as separate processes are)."""
+
+    def __init__(self, inner: Any, clock: Clock, delay_ms: int) -> None:
+        self._inner = inner
+        self._clock = clock
+        self._delay_ms = delay_ms
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[Any]:
+        records = self._inner.poll(max_records, timeout)
+        if records:
+            self._clock.sleep(self._delay_ms * len(records))
+        return records
+
+
+class _SlowConsumers:
+    """A broker whose consumers are ``SlowConsumer``s (producers and admins pass through)."""
+
+    def __init__(self, inner: Broker, clock: Clock, delay_ms: int) -> None:
+        self._inner = inner
+        self._clock = clock
+        self._delay_ms = delay_ms
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def consumer(self, config: Any) -> SlowConsumer:
+        return SlowConsumer(self._inner.consumer(config), self._clock, self._delay_ms)
+
+
 class NoDlqService(EventService):
     """An EventService without a dead-letter queue: a poison record is retried forever, in place.
 
@@ -70,6 +126,12 @@ class NoDlqService(EventService):
 
     stuck_at: tuple[str, int, int] | None = None
     stuck_error: str = ""
+
+    def _subscribed(self) -> Any:
+        consumer = super()._subscribed()
+        if not isinstance(consumer, _StuckPartitionLast):
+            consumer = self._consumer = _StuckPartitionLast(consumer, self)
+        return consumer
 
     def _dead_letter(self, failed: FailedRecord) -> None:
         r = failed.record
@@ -85,15 +147,20 @@ class LabShop(Shop):
     """``services.shop.Shop`` whose instances follow the lab's knobs."""
 
     knobs = ServiceKnobs()
+    slow_in_poll = False  # kafka mode: the inventory's delay is spent after poll, not in the handler
 
     def add_instance(self, kind: str) -> EventService:
         handler: Any = self._handler(kind)
-        if kind == "inventory" and self.knobs.inventory_delay_ms > 0:
+        broker: Any = self.broker
+        slow = kind == "inventory" and self.knobs.inventory_delay_ms > 0
+        if slow and self.slow_in_poll:
+            broker = _SlowConsumers(broker, self.clock, self.knobs.inventory_delay_ms)
+        elif slow:
             handler = SlowHandler(handler, self.clock, self.knobs.inventory_delay_ms)
         name = f"{kind}-{self._counts[kind]}"
         self._counts[kind] += 1
         service_class = EventService if self.knobs.dlq else NoDlqService
-        service = service_class(name, handler, broker=self.broker, store=self.stores[kind], clock=self.clock,
+        service = service_class(name, handler, broker=broker, store=self.stores[kind], clock=self.clock,
                                 logger=self.logger, config=self.config)
         self.services.append(service)
         return service
@@ -101,11 +168,12 @@ class LabShop(Shop):
 
 def build_lab_shop(broker: Broker, stores: Mapping[str, StateStore], clock: Clock, ids: IdGenerator,
                    knobs: ServiceKnobs, *, instances: Mapping[str, int] | None = None,
-                   config: ServiceConfig | None = None, logger: Any = None) -> LabShop:
+                   config: ServiceConfig | None = None, logger: Any = None, slow_in_poll: bool = False) -> LabShop:
     """Like ``services.shop.build_shop`` (without creating topics: a service's startup does that)."""
     shop = LabShop(broker, stores, clock, ids, catalog=DEFAULT_CATALOG, config=config or ServiceConfig(),
                    logger=logger)
     shop.knobs = knobs
+    shop.slow_in_poll = slow_in_poll
     with stores["inventory"].transaction() as tx:
         for product, units in DEFAULT_CATALOG.stock.items():
             tx.seed_stock(product, units)

@@ -178,7 +178,7 @@ def test_compacted_topic_rejects_keyless_records() -> None:
         p.flush()
 
 
-def test_broker_down_fails_flush_and_keeps_the_records_queued() -> None:
+def test_failed_flush_drops_the_undelivered_records_so_a_retry_does_not_duplicate() -> None:
     from services.ports import BrokerUnavailable
 
     w = world()
@@ -188,7 +188,10 @@ def test_broker_down_fails_flush_and_keeps_the_records_queued() -> None:
     with pytest.raises(BrokerUnavailable):
         p.flush()
     w.run_for(1_000)
+    assert p.flush() == []  # the caller still owns the record and produces it again
+    p.produce("t", b"x")
     assert [m.offset for m in p.flush()] == [0]
+    assert w.cluster.log("t", 0).high_watermark == 1
 
 
 def test_producing_to_a_missing_topic_auto_creates_it_with_one_partition() -> None:
