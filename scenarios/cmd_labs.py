@@ -1,4 +1,4 @@
-"""``kafkalab lab start|check|solve|list``, ``kafkalab dlq list|show|redrive`` and ``kafkalab load``.
+"""``kafkalab lab start|check|solve|list`` and ``kafkalab load`` (``kafkalab dlq``: scenarios.labs.dlq_cli).
 
 Learner mode keeps its state in ./.kafkalab (see scenarios.labs.state): ``lab start`` writes the
 broken settings to .kafkalab/lab.toml, the learner edits them, ``lab check`` re-runs the system with
@@ -33,21 +33,9 @@ def register(subparsers: Any) -> None:
             p.add_argument("--seed", type=int, default=0)
         p.set_defaults(func=func)
 
-    dlq = subparsers.add_parser("dlq", help="dead letters of the poison-pill lab: list, show, redrive")
-    dsub = dlq.add_subparsers(dest="dlq_command", metavar="ACTION", required=True)
-    dl = dsub.add_parser("list", help="dead letters with their error headers")
-    dl.add_argument("--topic", default=None, help="one DLQ topic, e.g. payments.dlq (default: all)")
-    dl.add_argument("--json", action="store_true")
-    dl.set_defaults(func=cmd_dlq_list)
-    ds = dsub.add_parser("show", help="one dead letter: key, value, every header")
-    ds.add_argument("topic")
-    ds.add_argument("partition", type=int)
-    ds.add_argument("offset", type=int)
-    ds.set_defaults(func=cmd_dlq_show)
-    dr = dsub.add_parser("redrive", help="send dead letters back to their source topic (after a fix)")
-    dr.add_argument("--topic", default=None)
-    dr.add_argument("--max-redrives", type=int, default=3, help="refuse letters redriven this often (default 3)")
-    dr.set_defaults(func=cmd_dlq_redrive)
+    from scenarios.labs.dlq_cli import register as register_dlq
+
+    register_dlq(subparsers)
 
     load = subparsers.add_parser("load", help="steady order load with a live lag table and a chart (sim)")
     load.add_argument("--rate", type=int, default=40, help="orders per second")
@@ -84,9 +72,11 @@ def cmd_start(args: argparse.Namespace) -> int:
         print(f"lab {lab.name} runs in: {', '.join(lab.kafka_modes)}", file=sys.stderr)
         return 2
     files = LabFiles()
-    files.save_state(LabState(lab.name, args.mode, args.seed))
-    files.write_knobs(lab.name, lab.knobs, lab.knob_help)
+    previous = files.state(lab.name)  # its kafka topics are deleted once the new run has its own
+    files.save_state(LabState(lab.name, args.mode, args.seed, prefix=previous.prefix if previous else ""))
+    files.write_knobs(lab.name, lab.start_knobs(args.mode), lab.knob_help)
     verdict = lab.verify(args.mode, args.seed, files.knobs(lab.name, lab.knobs), None)
+    _remember_run(files, files.state(lab.name) or LabState(lab.name, args.mode, args.seed), verdict)
     if args.json:
         print(json.dumps({"lab": lab.name, "mode": args.mode, "knobs_file": str(files.knobs_path),
                           "task": lab.task, "look": list(lab.look), "symptom": verdict.notes}, sort_keys=True))
@@ -106,12 +96,28 @@ def _check(name: str, files: LabFiles) -> tuple[Any, str | None]:
     lab = get(name)
     state = files.state(name) or LabState(name)
     verdict = lab.verify(state.mode, state.seed, files.knobs(name, lab.knobs), None)
+    _remember_run(files, state, verdict)
     hint = None
     if not verdict.passed:
         hint = lab.hints[min(state.hints_shown, len(lab.hints) - 1)]
         state.hints_shown += 1
         files.save_state(state)
     return verdict, hint
+
+
+def _remember_run(files: LabFiles, state: LabState, verdict: Any) -> None:
+    """Kafka mode: keep this run's topics (for ``kafkalab dlq``) and delete the previous run's."""
+    prefix = verdict.data.get("prefix")
+    if not prefix:
+        return
+    if state.prefix and state.prefix != prefix:
+        from adapters.kafka_broker import KafkaBroker
+        from scenarios.labs.kafka_world import bootstrap_of, delete_run_topics
+
+        delete_run_topics(KafkaBroker(bootstrap_of(None)), state.prefix)
+    state.prefix = prefix
+    state.extra.pop("redriven", None)
+    files.save_state(state)
 
 
 def _print_verdict(verdict: Any, hint: str | None, as_json: bool) -> None:
@@ -146,66 +152,6 @@ def cmd_solve(args: argparse.Namespace) -> int:
     verdict, hint = _check(args.name, files)
     _print_verdict(verdict, hint, args.json)
     return 0 if verdict.passed else 1
-
-
-# ------------------------------------------------------------------ dlq
-
-
-def _dlq_world(rounds: int = 0, max_redrives: int = 3) -> tuple[Any, list[str], LabState]:
-    from scenarios.labs import poison
-
-    files = LabFiles()
-    state = files.state(poison.NAME) or LabState(poison.NAME)
-    if state.mode != "sim":
-        raise SystemExit("kafkalab dlq: kafka mode is not wired yet; use the poison-pill lab in sim mode")
-    knobs = files.knobs(poison.NAME, poison.LAB.knobs)
-    lab, refused = poison.dlq_world(state.seed, knobs, state.extra.get("redrives", 0) + rounds, max_redrives)
-    return lab, refused, state
-
-
-def _letters(lab: Any, topic: str | None) -> list[Any]:
-    return [r for t, rs in sorted(lab.read_all_topics().items()) if t.endswith(".dlq") and topic in (None, t)
-            for r in rs]
-
-
-def cmd_dlq_list(args: argparse.Namespace) -> int:
-    from scenarios.labs import dlq
-
-    _quiet_logs()
-    lab, _, _ = _dlq_world()
-    rows = [dlq.summary(r) for r in _letters(lab, args.topic)]
-    if args.json:
-        print(json.dumps({"dead_letters": rows}, sort_keys=True))
-    else:
-        for row in rows:
-            print(f"{row['dlq']:<22} from {row['source']:<18} group={row['group']} attempts={row['attempts']} "
-                  f"redrives={row['redrives']}\n    error: {row['error']}")
-        print(f"{len(rows)} dead letter(s)" + ("" if rows else " (is dlq_enabled true in .kafkalab/lab.toml?)"))
-    return 0
-
-
-def cmd_dlq_show(args: argparse.Namespace) -> int:
-    from scenarios.labs import dlq
-
-    _quiet_logs()
-    lab, _, _ = _dlq_world()
-    for r in _letters(lab, args.topic):
-        if (r.partition, r.offset) == (args.partition, args.offset):
-            print(json.dumps(dlq.detail(r), indent=2, sort_keys=True))
-            return 0
-    print(f"no dead letter at {args.topic}[{args.partition}]@{args.offset}", file=sys.stderr)
-    return 1
-
-
-def cmd_dlq_redrive(args: argparse.Namespace) -> int:
-    _quiet_logs()
-    lab, refused, state = _dlq_world(rounds=1, max_redrives=args.max_redrives)
-    state.extra["redrives"] = state.extra.get("redrives", 0) + 1
-    LabFiles().save_state(state)
-    for reason in refused:
-        print(f"refused: {reason}")
-    print(f"redrive round {state.extra['redrives']} done; dead letters now: {len(_letters(lab, args.topic))}")
-    return 0
 
 
 # ------------------------------------------------------------------ load

@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from scenarios import catalog
+from scenarios.logs import STDERR
 from scenarios.model import ScriptError
 from scenarios.narrate import outcome_json, print_json, print_summary_line, print_timeline
 from scenarios.settings import LabOptions
@@ -63,11 +64,11 @@ def _options(args: argparse.Namespace) -> LabOptions:
 
 def _quiet_logs_to_stderr() -> None:
     # Whatever the services log must never interleave with the JSON on stdout.
-    logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+    logging.basicConfig(stream=STDERR, level=logging.WARNING)
     try:
         import structlog
 
-        structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=sys.stderr))
+        structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=STDERR))
     except ImportError:  # structlog is a dependency; this only guards odd installs
         pass
 

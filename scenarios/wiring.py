@@ -9,13 +9,13 @@
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Mapping
 from typing import Any
 
 import structlog
 
 from scenarios.lab import Lab
+from scenarios.logs import STDERR
 from scenarios.settings import LabOptions
 
 MODES = ("sim", "kafka")
@@ -39,7 +39,7 @@ def service_logger(level: str) -> Any:
     """The services' logger: structlog lines on stderr (never stdout, which --json owns), filtered by level."""
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.ERROR)
     return structlog.wrap_logger(
-        structlog.PrintLogger(sys.stderr),
+        structlog.PrintLogger(STDERR),
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         processors=[structlog.processors.add_log_level, structlog.dev.ConsoleRenderer(colors=False)],
     )

@@ -49,6 +49,10 @@ class LabDefinition:
     scenario: Callable[[str, int, Any], Outcome]  # (mode, seed, options) -> the broken-then-fixed story
     kafka_modes: tuple[str, ...] = KNOWN_MODES
     lesson: str = ""
+    kafka_knobs: Mapping[str, Any] = field(default_factory=dict)  # kafka mode's start values (real seconds)
+
+    def start_knobs(self, mode: str) -> dict[str, Any]:
+        return {**self.knobs, **(self.kafka_knobs if mode == "kafka" else {})}
 
 
 def run_phase(lab: Any, name: str, seed: int, mode: str, steps: Sequence[Step],

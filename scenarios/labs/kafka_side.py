@@ -1,9 +1,10 @@
 """Kafka mode of the labs: the same questions asked of a real broker (kafkalab's launcher topology:
 EXTERNAL localhost:9092, INTERNAL advertised kafka:29092, which the host cannot resolve).
 
-Connectivity is done: it bootstraps a real librdkafka client at the learner's address, round-trips a
-record through a lab-owned topic and reports librdkafka's own error lines. Poison-pill and
-consumer-lag in kafka mode are not wired yet (they need the shop's services on real Kafka).
+Connectivity bootstraps a real librdkafka client at the learner's address, round-trips a record
+through a lab-owned topic and reports librdkafka's own error lines. Poison-pill and consumer-lag run
+the shop's services on the real broker (``kafka_poison``, ``kafka_lag``); startup-race stays in sim
+mode (it must stop and start a broker, and the shared one is not ours to stop).
 """
 
 from __future__ import annotations
@@ -100,21 +101,25 @@ def connectivity_scenario(seed: int, options: Any = None) -> Outcome:
     return Outcome("connectivity", "kafka", seed, stages, {}, {}, None, [], Script("connectivity", seed, "kafka", ()))
 
 
-def _not_yet(lab: str) -> NotImplementedError:
-    return NotImplementedError(f"{lab} in kafka mode is not wired yet; run it with --mode sim")
-
-
 def verify_poison(knobs: Any, options: Any = None) -> Verdict:
-    raise _not_yet("poison-pill")
+    from scenarios.labs.kafka_poison import verify_poison as verify
+
+    return verify(knobs, options)
 
 
 def poison_scenario(seed: int, options: Any = None) -> Outcome:
-    raise _not_yet("poison-pill")
+    from scenarios.labs.kafka_poison import poison_scenario as scenario
+
+    return scenario(seed, options)
 
 
 def verify_lag(knobs: Any, options: Any = None) -> Verdict:
-    raise _not_yet("consumer-lag")
+    from scenarios.labs.kafka_lag import lag_verdict
+
+    return lag_verdict(knobs, options)
 
 
 def lag_scenario(seed: int, options: Any = None) -> Outcome:
-    raise _not_yet("consumer-lag")
+    from scenarios.labs.kafka_lag import lag_story
+
+    return lag_story(seed, options)

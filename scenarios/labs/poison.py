@@ -132,7 +132,6 @@ LAB = LabDefinition(
     hints=HINTS,
     verify=verify,
     scenario=scenario,
-    kafka_modes=("sim",),  # kafka mode: not wired yet (scenarios.labs.kafka_side)
 )
 
 
