@@ -277,3 +277,13 @@ def _bytes(raw: bytes | memoryview | None) -> bytes | None:
 def postgres_stores(dsn: str, *, prefix: str = "") -> dict[str, PostgresStore]:
     """One store per service in schemas ``{prefix}order_svc`` etc., for ``build_shop``."""
     return {svc: PostgresStore(dsn, f"{prefix}{schema}") for svc, schema in SERVICE_SCHEMAS.items()}
+
+
+def connection_error(dsn: str, timeout_s: int = 5) -> str | None:
+    """Why ``dsn`` cannot be reached (psycopg's own words), or None when a query answers."""
+    try:
+        with psycopg.connect(dsn, connect_timeout=timeout_s) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        return str(exc).strip() or type(exc).__name__
+    return None

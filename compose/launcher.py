@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from compose import processes, readiness
+from adapters import kafka_readiness as readiness
+from compose import processes
 from compose.config import ClusterState, DataDir, new_cluster_id, render_properties
 from compose.runtime import (
     LauncherError,

@@ -13,8 +13,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 
-import psycopg
-
+from adapters.postgres_store import connection_error
 from compose.processes import exclusive_lock
 from compose.runtime import LauncherError, kafkalab_home
 
@@ -38,7 +37,7 @@ def ensure_database(timeout: float = 30.0) -> str:
     """A DSN that connects now, or LauncherError saying what is missing and what to try."""
     given = os.environ.get("DATABASE_URL")
     if given:
-        error = _connect_error(given)
+        error = connection_error(given)
         if error:
             raise LauncherError(f"DATABASE_URL does not connect: {error}")
         return given
@@ -49,7 +48,7 @@ def ensure_database(timeout: float = 30.0) -> str:
         dsn = f"postgresql://{NAME}:{NAME}@127.0.0.1:{cluster.port}/{NAME}"
         _wait_for_server(cluster, timeout)
         _create_role_and_database(cluster)
-        error = _connect_error(dsn)
+        error = connection_error(dsn)
         if error:
             raise LauncherError(
                 f"created role and database {NAME!r} but {dsn} does not connect: {error}\n"
@@ -104,15 +103,6 @@ def _as_postgres(command: list[str]) -> list[str]:
     if shutil.which("sudo"):
         return ["sudo", "-n", "-u", "postgres", *command]
     raise LauncherError(f"cannot act as the postgres OS user to create role {NAME!r}. {HINT}")
-
-
-def _connect_error(dsn: str) -> str | None:
-    try:
-        with psycopg.connect(dsn, connect_timeout=5) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error as exc:
-        return str(exc).strip() or type(exc).__name__
-    return None
 
 
 def _run(command: list[str], what: str) -> str:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from scenarios import chaos, happy_path, poison_pill, stock_rollback
+from scenarios.labs import lab_scenarios
 from scenarios.model import Scenario
 
 SCENARIOS: dict[str, Scenario] = {
     m.SCENARIO.name: m.SCENARIO for m in (happy_path, stock_rollback, poison_pill, chaos)
 }
-SCENARIOS.update(__import__("scenarios.labs", fromlist=["lab_scenarios"]).lab_scenarios())  # troubleshooting labs
+SCENARIOS.update(lab_scenarios())  # the troubleshooting labs (scenarios/labs/)
 RUN_ALL = ("happy-path", "stock-rollback", "poison-pill", "chaos")
 
 

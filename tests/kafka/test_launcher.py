@@ -10,8 +10,8 @@ import pytest
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from adapters.kafka_readiness import probe
 from compose import launcher
-from compose.readiness import probe
 from compose.tools import run_tool
 
 pytestmark = pytest.mark.kafka

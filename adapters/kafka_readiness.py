@@ -1,7 +1,8 @@
 """Is a Kafka cluster really ready? Metadata answers, every expected broker is in it, and the group
 coordinator answers (the seed's "Group coordinator not available" race is exactly this gap).
 
-This is infrastructure probing, not a broker port: it talks to confluent-kafka's Admin client directly.
+It asks more than the broker port does (how many brokers registered), so it talks to confluent-kafka's
+Admin client directly; it lives in adapters/ because only adapters import confluent_kafka.
 """
 
 from __future__ import annotations
