@@ -128,6 +128,7 @@ def verify_poison(knobs: ServiceKnobs, options: Any = None, prefix: str | None =
         if service is not None:
             notes.append(f"inventory keeps failing at {run.world.logical(service.stuck_at[0])}-{service.stuck_at[1]}"
                          f"@{service.stuck_at[2]}: {service.stuck_error}")
+        notes.append(f"kafkalab kafka-cli kafka-consumer-groups --describe --group {run.group}")
         notes.append(f"topics and groups of this run: prefix {run.world.prefix} "
                      f"(kafkalab dlq list --mode kafka --prefix {run.world.prefix})")
         return Verdict(NAME, "kafka", checks, notes, {"prefix": run.world.prefix})

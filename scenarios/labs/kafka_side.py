@@ -35,8 +35,9 @@ def probe(bootstrap: str, timeout_s: float = 8.0) -> tuple[bool, list[str]]:
     handler = _Lines()
     logger = logging.getLogger(LIBRDKAFKA_LOGGER)
     logger.addHandler(handler)
-    old_level = logger.level
+    old_level, old_propagate = logger.level, logger.propagate
     logger.setLevel(logging.DEBUG)
+    logger.propagate = False  # the lines are the probe's findings, reported by the lab, not log noise
     topic = f"kafkalab-lab-connectivity-{uuid.uuid4().hex[:8]}"
     ok = False
     errors: list[str] = []
@@ -57,6 +58,7 @@ def probe(bootstrap: str, timeout_s: float = 8.0) -> tuple[bool, list[str]]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old_level)
+        logger.propagate = old_propagate
     seen = []
     for line in handler.lines:
         text = line.split("]: ", 1)[-1]

@@ -6,10 +6,13 @@ outbox. Those are the crashes at-least-once delivery and idempotent consumers ex
 ``TrapBroker`` hands the services wrapped clients; arming a trap on an instance makes its process
 die at one exact point of a later step:
 
-- ``before_commit``: the batch was handled and its outbox published, the offset commit never
-  happens. Another member (after the session timeout) or a restarted one gets the records again.
+- ``before_publish``: the batch's state changes and outbox entries are committed in the store, but
+  nothing was sent; another instance of the service publishes the outbox, and the records come
+  again (offsets were not committed) and must be skipped.
 - ``after_publish``: the outbox was flushed to the broker but not yet marked published; the next
   instance publishes the same events a second time.
+- ``before_commit``: the batch was handled and its outbox published, the offset commit never
+  happens. Another member (after the session timeout) or a restarted one gets the records again.
 
 Death is ``ProcessDied`` (a BaseException, like SystemExit: no ``except Exception`` in a service
 may swallow a kill). The broker also shortens the group timeouts (real Kafka settings, the same
@@ -26,7 +29,7 @@ from adapters.sim_broker import SimBroker
 from services.ports import ConsumerConfig, ProducerConfig, RecordMetadata, TopicPartition
 from sim import World
 
-TRAP_POINTS = ("before_commit", "after_publish")
+TRAP_POINTS = ("before_publish", "after_publish", "before_commit")
 SESSION_TIMEOUT_MS = 10_000
 MAX_POLL_INTERVAL_MS = 15_000
 
@@ -112,6 +115,7 @@ class TrappedConsumer(_Wrapped):
 
 class TrappedProducer(_Wrapped):
     def flush(self, timeout: float = 10.0) -> list[RecordMetadata]:
+        self._broker.spring(self._instance, "before_publish")  # the crash drops the queued records
         acked = self._inner.flush(timeout)
         if acked:
             self._broker.spring(self._instance, "after_publish")

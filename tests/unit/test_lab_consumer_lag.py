@@ -34,3 +34,21 @@ def test_members_beyond_the_partition_count_sit_idle():
 def test_sparkline_scales_to_the_peak():
     assert sparkline([0, 4, 8]) == "▁▅█"
     assert sparkline([]) == ""
+
+
+def test_kafka_cli_describe_table_is_parsed_per_partition():
+    from scenarios.labs.kafka_lag import cli_check, parse_describe
+
+    text = """
+Consumer group 'g' has no active members.
+
+GROUP           TOPIC           PARTITION  CURRENT-OFFSET  LOG-END-OFFSET  LAG             CONSUMER-ID     HOST            CLIENT-ID
+g               t               0          5               12              7               -               -               -
+g               t               1          -               4               -               -               -               -
+g               t               2          9               9               0               -               -               -
+"""
+    assert parse_describe(text) == {0: 7, 1: None, 2: 0}
+    reading = {"before": {0: 5, 1: 0, 2: 0}, "cli": {0: 7, 1: 2, 2: 0}, "after": {0: 9, 1: 2, 2: 0}}
+    assert cli_check(reading).passed
+    far = {"before": {0: 5, 1: 0, 2: 0}, "cli": {0: 40, 1: 2, 2: 0}, "after": {0: 9, 1: 2, 2: 0}}
+    assert not cli_check(far).passed and "p0: CLI 40" in cli_check(far).detail
