@@ -37,12 +37,14 @@ def register(subparsers: Any) -> None:
 
     register_dlq(subparsers)
 
-    load = subparsers.add_parser("load", help="steady order load with a live lag table and a chart (sim)")
+    load = subparsers.add_parser("load", help="steady order load with a live lag table and a chart (sim or kafka)")
     load.add_argument("--rate", type=int, default=40, help="orders per second")
     load.add_argument("--duration", type=int, default=20, help="seconds of load")
     load.add_argument("--instances", type=int, default=None, help="inventory instances after half the load")
     load.add_argument("--chart", default=".kafkalab/consumer-lag.html", help="HTML chart file")
     load.add_argument("--seed", type=int, default=0)
+    load.add_argument("--mode", choices=("sim", "kafka"), default="sim", help="kafka: real broker, real seconds")
+    load.add_argument("--bootstrap", default=None, help="kafka: bootstrap servers")
     load.set_defaults(func=cmd_load)
 
 
@@ -161,4 +163,9 @@ def cmd_load(args: argparse.Namespace) -> int:
     from scenarios.labs.load import run_load
 
     _quiet_logs()
+    if args.mode == "kafka":
+        from scenarios.labs.load import run_load_kafka
+        from scenarios.settings import LabOptions
+
+        return run_load_kafka(args.rate, args.duration, args.instances, args.chart, LabOptions(bootstrap=args.bootstrap))
     return run_load(args.rate, args.duration, args.instances, args.chart, args.seed)

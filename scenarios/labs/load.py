@@ -71,3 +71,32 @@ def run_load(rate: int, duration_s: int, instances: int | None, chart: str, seed
         print(f"idle members (more members than partitions): {', '.join(idle)}")
     print(f"chart: {write_html(chart, times, series, title='inventory-service lag on payments', marks=marks)}")
     return 0
+
+
+def run_load_kafka(rate: int, duration_s: int, instances: int | None, chart: str, options: object = None) -> int:
+    """The same load on the real broker (real seconds, a fresh topic prefix, deleted afterwards)."""
+    from scenarios.labs.kafka_lag import LagRunner
+
+    knobs = LabFiles().knobs(lag_lab.NAME, lag_lab.LAB.knobs)
+    if instances is not None:
+        knobs["inventory_instances"] = instances
+    runner = LagRunner(knobs, options, rate=rate, duration_s=duration_s)
+    progress = Progress()
+    task = progress.add_task(f"{rate} orders/s for {duration_s}s (kafka)", total=rate * duration_s)
+    try:
+        with Live(Group(progress, _table(0, [], {})), refresh_per_second=4, transient=False) as live:
+
+            def tick(done: int, _total: int, r: LagRunner) -> None:
+                progress.update(task, completed=done)
+                live.update(Group(progress, _table(r.now_ms(), r.samples, {})))
+
+            lag_run = runner.run(tick)
+            live.update(Group(progress, _table(runner.now_ms(), runner.samples, lag_run.members)))
+        cli = runner.cli
+    finally:
+        runner.close()
+    for line in lag_lab.report(lag_run, chart):
+        print(line)
+    if isinstance(cli.get("cli"), dict):
+        print(f"kafka-consumer-groups LAG {cli['cli']} between our readings {cli['before']} and {cli['after']}")
+    return 0

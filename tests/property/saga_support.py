@@ -105,12 +105,15 @@ class SagaLab:
         return [s.name for s in self.shop.services if kind is None or s.name.startswith(f"{kind}-")]
 
     def _bury(self, name: str) -> None:
-        """The process is gone: its clients are crashed, its actor never runs again."""
-        if name not in self.live():
+        """The process is gone: its clients crash (no LeaveGroup, no flush), its actor never runs again."""
+        service = next((s for s in self.shop.services if s.name == name), None)
+        if service is None:
             return
-        self.broker.crash_clients(name)
+        for client in (service.consumer, service.producer):
+            if client is not None:
+                self.world.faults.crash(client)
         self.world.stop_actor(name)
-        self.shop.remove_instance(name)  # close() on crashed clients is a no-op: no LeaveGroup
+        self.shop.remove_instance(name)  # close() on crashed clients is a no-op
 
     def start_instance(self, kind: str) -> str:
         service = self.shop.add_instance(kind)

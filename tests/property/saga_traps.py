@@ -49,7 +49,6 @@ class TrapBroker(SimBroker):
     def __init__(self, world: World) -> None:
         super().__init__(world)
         self.traps: dict[str, str] = {}  # instance (client id) -> trap point
-        self._clients: dict[str, list[Any]] = {}  # instance -> its live wrapped clients
 
     def arm(self, instance: str, point: str) -> None:
         if point not in TRAP_POINTS:
@@ -60,28 +59,19 @@ class TrapBroker(SimBroker):
         self.traps.clear()
 
     def spring(self, instance: str, point: str) -> None:
-        """If ``point`` is armed for ``instance``: crash its clients and raise ProcessDied."""
-        if self.traps.get(instance) != point:
-            return
-        del self.traps[instance]
-        self.crash_clients(instance)
-        raise ProcessDied(instance, point)
-
-    def crash_clients(self, instance: str) -> None:
-        for client in self._clients.pop(instance, []):
-            client.crash()
+        """If ``point`` is armed for ``instance``, raise ProcessDied (whoever catches it crashes the
+        instance's clients with ``world.faults.crash``, as for any crash)."""
+        if self.traps.get(instance) == point:
+            del self.traps[instance]
+            raise ProcessDied(instance, point)
 
     def producer(self, config: ProducerConfig | None = None) -> TrappedProducer:
         config = config or ProducerConfig()
-        wrapped = TrappedProducer(super().producer(config), self, config.client_id)
-        self._clients.setdefault(config.client_id, []).append(wrapped)
-        return wrapped
+        return TrappedProducer(super().producer(config), self, config.client_id)
 
     def consumer(self, config: ConsumerConfig) -> TrappedConsumer:
         config = replace(config, session_timeout_ms=SESSION_TIMEOUT_MS, max_poll_interval_ms=MAX_POLL_INTERVAL_MS)
-        wrapped = TrappedConsumer(super().consumer(config), self, config.client_id)
-        self._clients.setdefault(config.client_id, []).append(wrapped)
-        return wrapped
+        return TrappedConsumer(super().consumer(config), self, config.client_id)
 
 
 class _Wrapped:
