@@ -20,14 +20,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     up.add_argument("--wait", action=argparse.BooleanOptionalAction, default=True,
                     help="wait for metadata and the group coordinator (default: yes)")
     up.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for readiness")
+    up.add_argument("--port-offset", type=int, default=0,
+                    help="a private cluster: every listener port shifted by this (1000: localhost:10092); "
+                         "use it with its own --data-dir")
+    _data_dir_option(up)
     up.set_defaults(func=_guarded(_kafka_up))
 
     down = actions.add_parser("down", help="stop the brokers this directory started")
     down.add_argument("--wipe", action="store_true", help="also delete their data (topics, offsets)")
+    _data_dir_option(down)
     down.set_defaults(func=_guarded(_kafka_down))
 
     status = actions.add_parser("status", help="running or not, pids, bootstrap, readiness")
     status.add_argument("--json", action="store_true")
+    _data_dir_option(status)
     status.set_defaults(func=_guarded(_kafka_status))
 
     cli = subparsers.add_parser(
@@ -44,6 +50,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     db_actions = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db_up = db_actions.add_parser("up", help="use DATABASE_URL or start the local server; print the DSN")
     db_up.set_defaults(func=_guarded(_db_up))
+
+
+def _data_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", default=None,
+                        help="the cluster's data dir (default: $KAFKALAB_DATA, else ./.kafkalab/kafka)")
+
+
+def _data(args: argparse.Namespace):
+    from pathlib import Path
+
+    from compose.config import DataDir
+
+    return DataDir(Path(args.data_dir).resolve()) if args.data_dir else None
 
 
 def _guarded(command):
@@ -64,7 +83,8 @@ def _say(line: str) -> None:
 def _kafka_up(args: argparse.Namespace) -> int:
     from compose import launcher
 
-    result = launcher.up(args.brokers, wait=args.wait, timeout=args.timeout, echo=_say)
+    result = launcher.up(args.brokers, wait=args.wait, timeout=args.timeout, echo=_say, data=_data(args),
+                         port_offset=args.port_offset)
     times = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items() if v)
     if not args.wait:
         print(f"Kafka {result.outcome} on {result.bootstrap} (readiness not checked)")
@@ -79,7 +99,7 @@ def _kafka_up(args: argparse.Namespace) -> int:
 def _kafka_down(args: argparse.Namespace) -> int:
     from compose import launcher
 
-    stopped = launcher.down(wipe=args.wipe, echo=_say)
+    stopped = launcher.down(wipe=args.wipe, echo=_say, data=_data(args))
     print(f"stopped {len(stopped)} Kafka process(es)" if stopped else "no Kafka started from here was running")
     return 0
 
@@ -87,7 +107,7 @@ def _kafka_down(args: argparse.Namespace) -> int:
 def _kafka_status(args: argparse.Namespace) -> int:
     from compose import launcher
 
-    status = launcher.status()
+    status = launcher.status(data=_data(args))
     if args.json:
         print(json.dumps(status.to_dict(), indent=2))
     else:

@@ -72,9 +72,13 @@ class ClusterState:
     cluster_id: str
     brokers: int
     version: str = KAFKA_VERSION
+    port_offset: int = 0
 
     def to_json(self) -> str:
-        return json.dumps({"cluster_id": self.cluster_id, "brokers": self.brokers, "version": self.version})
+        fields = {"cluster_id": self.cluster_id, "brokers": self.brokers, "version": self.version}
+        if self.port_offset:  # written only when set: the shared cluster's file stays as it was
+            fields["port_offset"] = self.port_offset
+        return json.dumps(fields)
 
 
 class DataDir:
@@ -93,22 +97,23 @@ class DataDir:
             raw = json.loads(self.state_file.read_text())
         except (FileNotFoundError, ValueError):
             return None
-        return ClusterState(raw["cluster_id"], int(raw["brokers"]), raw.get("version", KAFKA_VERSION))
+        return ClusterState(raw["cluster_id"], int(raw["brokers"]), raw.get("version", KAFKA_VERSION),
+                            int(raw.get("port_offset", 0)))
 
     def save_state(self, state: ClusterState) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         self.state_file.write_text(state.to_json() + "\n")
 
 
-def quorum_voters(size: int) -> str:
-    return ",".join(f"{n.node_id}@127.0.0.1:{n.port(CONTROLLER)}" for n in cluster_nodes(size))
+def quorum_voters(size: int, port_offset: int = 0) -> str:
+    return ",".join(f"{n.node_id}@127.0.0.1:{n.port(CONTROLLER)}" for n in cluster_nodes(size, port_offset))
 
 
 def render_properties(node: Node, log_dirs: Path) -> str:
     replication = replication_settings(node.cluster_size)
     return Template(TEMPLATE.read_text()).substitute(
         node_id=node.node_id,
-        quorum_voters=quorum_voters(node.cluster_size),
+        quorum_voters=quorum_voters(node.cluster_size, node.port_offset),
         external_port=node.port(EXTERNAL),
         internal_port=node.port(INTERNAL),
         broker_port=node.port(BROKER),

@@ -3,6 +3,10 @@
 ``up`` is idempotent and safe to call concurrently (one machine-wide lock): a cluster already running
 from this data dir is reused; a ready broker on localhost:9092 started elsewhere is reused too.
 ``down`` stops exactly the JVMs whose pids this launcher recorded, after checking they are ours.
+
+A *private* cluster (``port_offset`` > 0, its own data dir) shifts every listener port by the offset and
+reuses nothing: not KAFKA_BOOTSTRAP, not a broker found on the shared ports. The startup-race lab starts
+one last and stops it with ``down(data=...)``, which never touches the shared cluster's pid files.
 """
 
 from __future__ import annotations
@@ -67,17 +71,24 @@ def up(
     timeout: float = 180.0,
     data: DataDir | None = None,
     echo: Echo = lambda _line: None,
+    port_offset: int = 0,
 ) -> UpResult:
     """Make a local cluster of ``brokers`` nodes run (and, with ``wait``, be ready); see module doc."""
     external = os.environ.get("KAFKA_BOOTSTRAP")
-    if external:
+    if external and not port_offset:
         echo(f"KAFKA_BOOTSTRAP={external}: using that cluster, starting nothing")
         return _await(external, 1, wait, timeout, "reused-env", {})
     data = data or DataDir()
-    cluster_nodes(brokers)  # validates the size
+    cluster_nodes(brokers, port_offset)  # validates the size and the offset
+    bootstrap = bootstrap_servers(brokers, port_offset)
     with processes.exclusive_lock(lock_path()):
         state = data.load_state()
         running = _running_pids(data, state)
+        if state and state.port_offset != port_offset:
+            raise LauncherError(
+                f"{data.root} holds a cluster on port offset {state.port_offset}; run `kafkalab kafka down "
+                f"--wipe` with that data dir before starting one on offset {port_offset}."
+            )
         if state and any(running.values()):
             if state.brokers != brokers:
                 raise LauncherError(
@@ -86,15 +97,15 @@ def up(
                 )
             if all(running.values()):
                 echo(f"Kafka already running from {data.root} (pids {_pid_list(running)})")
-                return _await(bootstrap_servers(brokers), brokers, wait, timeout, "already-running", {}, data)
-        elif _port_taken_by_a_kafka(brokers, echo):
-            return _await(bootstrap_servers(brokers), brokers, wait, timeout, "reused-external", {})
+                return _await(bootstrap, brokers, wait, timeout, "already-running", {}, data)
+        elif not port_offset and _port_taken_by_a_kafka(brokers, echo):
+            return _await(bootstrap, brokers, wait, timeout, "reused-external", {})
         if state and state.brokers != brokers:
             raise LauncherError(
                 f"{data.root} holds a {state.brokers}-broker cluster; run `kafkalab kafka down --wipe` "
                 f"to start a {brokers}-broker one."
             )
-        return _start(brokers, state, running, data, wait, timeout, echo)
+        return _start(brokers, state, running, data, wait, timeout, echo, port_offset)
 
 
 def _start(
@@ -105,8 +116,9 @@ def _start(
     wait: bool,
     timeout: float,
     echo: Echo,
+    port_offset: int = 0,
 ) -> UpResult:
-    to_start = [node for node in cluster_nodes(brokers) if not running.get(node.node_id)]
+    to_start = [node for node in cluster_nodes(brokers, port_offset) if not running.get(node.node_id)]
     for node in to_start:  # before the (possibly long) jar fetch: fail fast
         for name, port in node.ports.items():
             if processes.port_in_use(port):
@@ -120,7 +132,7 @@ def _start(
     timings = {"fetch": round(fetch.seconds, 1)}
     if fetch.fetched:
         echo(f"fetched Apache Kafka {KAFKA_VERSION} jars into {fetch.lib} in {fetch.seconds:.1f}s")
-    state = state or ClusterState(new_cluster_id(), brokers)
+    state = state or ClusterState(new_cluster_id(), brokers, port_offset=port_offset)
     data.save_state(state)
     started = time.monotonic()
     formats = []
@@ -145,7 +157,7 @@ def _start(
         pid = processes.spawn_detached(command, paths.stdout, cwd=paths.root)
         paths.pid_file.write_text(f"{pid}\n")
         echo(f"started Kafka node {node.node_id} (pid {pid}) on {node.external_address}")
-    result = _await(bootstrap_servers(brokers), brokers, wait, timeout, "started", timings, data)
+    result = _await(bootstrap_servers(brokers, port_offset), brokers, wait, timeout, "started", timings, data)
     timings["start_to_ready"] = round(time.monotonic() - started, 1)
     return result
 
@@ -173,9 +185,11 @@ def status(*, data: DataDir | None = None, probe_timeout: float = 3.0) -> Status
     state = data.load_state()
     running = _running_pids(data, state)
     brokers = state.brokers if state else 1
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP") or bootstrap_servers(brokers)
+    offset = state.port_offset if state else 0
+    external = "" if offset else os.environ.get("KAFKA_BOOTSTRAP", "")  # a private cluster is never the env's
+    bootstrap = external or bootstrap_servers(brokers, offset)
     is_running = bool(running) and all(running.values())
-    answers = is_running or bool(os.environ.get("KAFKA_BOOTSTRAP"))
+    answers = is_running or bool(external)
     check = readiness.probe(bootstrap, brokers, timeout=probe_timeout) if answers else None
     return Status(
         running=is_running,

@@ -26,6 +26,9 @@ LISTENER_NAMES = (EXTERNAL, INTERNAL, BROKER, CONTROLLER)
 # Base ports of node 1; node n adds (n - 1) * PORT_STEP (9092, 9192, 9292, ...).
 BASE_PORTS = {EXTERNAL: 9092, INTERNAL: 29092, BROKER: 19092, CONTROLLER: 9093}
 PORT_STEP = 100
+# A private cluster (e.g. the startup-race lab's, which it starts last and stops) shifts every port by an
+# offset so it never meets the shared one: 1000 -> 10092 external, 30092 internal, 20092 broker, 10093.
+MAX_PORT_OFFSET = 65535 - max(BASE_PORTS.values()) - 2 * PORT_STEP
 
 # Application topics: name -> partitions. Each has a dead-letter twin "<name>.dlq".
 APP_TOPICS = {"orders": 3, "payments": 3, "inventory": 3}
@@ -43,9 +46,10 @@ class Node:
 
     node_id: int
     cluster_size: int
+    port_offset: int = 0  # 0: the shared cluster's ports
 
     def port(self, listener: str) -> int:
-        return BASE_PORTS[listener] + (self.node_id - 1) * PORT_STEP
+        return BASE_PORTS[listener] + (self.node_id - 1) * PORT_STEP + self.port_offset
 
     @property
     def internal_host(self) -> str:
@@ -65,15 +69,17 @@ class Node:
         return {name: self.port(name) for name in LISTENER_NAMES}
 
 
-def cluster_nodes(size: int) -> list[Node]:
+def cluster_nodes(size: int, port_offset: int = 0) -> list[Node]:
     if size not in (1, 3):
         raise ValueError(f"a local cluster has 1 or 3 brokers, not {size}")
-    return [Node(node_id, size) for node_id in range(1, size + 1)]
+    if not 0 <= port_offset <= MAX_PORT_OFFSET:
+        raise ValueError(f"port offset must be between 0 and {MAX_PORT_OFFSET}, not {port_offset}")
+    return [Node(node_id, size, port_offset) for node_id in range(1, size + 1)]
 
 
-def bootstrap_servers(size: int) -> str:
+def bootstrap_servers(size: int, port_offset: int = 0) -> str:
     """The host-side bootstrap list for a cluster of ``size`` nodes."""
-    return ",".join(node.external_address for node in cluster_nodes(size))
+    return ",".join(node.external_address for node in cluster_nodes(size, port_offset))
 
 
 def replication_settings(size: int) -> dict[str, int]:
