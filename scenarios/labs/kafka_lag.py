@@ -125,6 +125,9 @@ class LagRunner:
 
     # ------------------------------------------------------------ Kafka's own numbers
     def _compare_with_cli(self) -> None:
+        # The CLI prints LAG "-" until the group has committed on a partition; compare once it has everywhere.
+        self.world.wait_until(lambda: all(p.committed is not None for p in self.world.lag(self.group, self.topic))
+                              and len(self.world.lag(self.group, self.topic)) == PARTITIONS, READY_S, 0.1)
         before = self.world.lag(self.group, self.topic)
         cli = cli_lag(self.group, self.world.bootstrap)
         after = self.world.lag(self.group, self.topic)

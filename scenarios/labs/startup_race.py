@@ -39,7 +39,8 @@ HINTS = (
     "wait_for_broker so startup waits for cluster metadata and the group coordinator.",
     "Waiting needs a budget: startup_retries attempts with exponential backoff from retry_backoff_ms up to "
     "retry_backoff_max_ms. The broker can be the last of four components to start, one second apart, and "
-    "needs about 1.5 s more before the coordinator answers: the budget must cover more than 5 s.",
+    "needs about 1.5 s more before the coordinator answers: the budget must cover more than 5 s (a real "
+    "broker needs 5-10 s from launch to a ready coordinator: cover 15 s or more in kafka mode).",
     "Set wait_for_broker = true, startup_retries = 30, retry_backoff_ms = 200 in [startup-race].",
 )
 
@@ -84,21 +85,14 @@ def _all_orders(knobs: ServiceKnobs, seed: int) -> tuple[list[Check], list[str],
 
 def verify(mode: str, seed: int, knobs: Mapping[str, Any], options: Any = None) -> Verdict:
     if mode == "kafka":
-        raise NotImplementedError(KAFKA_MODE_GAP)
+        return _kafka_verdict(ServiceKnobs.from_mapping(knobs))
     checks, failures, _ = _all_orders(ServiceKnobs.from_mapping(knobs), seed)
     return Verdict(NAME, mode, checks, failures[:6] or ["every start order completed every saga"])
 
 
-KAFKA_MODE_GAP = ("startup-race needs a broker of its own to start last and stop; the local launcher has "
-                  "fixed ports (9092/9093) and the shared broker is never stopped: run it with --mode sim")
-
-
 def scenario(mode: str, seed: int, options: Any = None) -> Outcome:
     if mode == "kafka":
-        from scenarios.model import Script
-
-        gap = check("startup-race in kafka mode", False, KAFKA_MODE_GAP)
-        return Outcome(NAME, mode, seed, [gap], {}, {}, None, [], Script(NAME, seed, mode, ()))
+        return _kafka_scenario(seed)
     naive = ServiceKnobs(wait_for_broker=False)
     broker_last = ("order", "payment", "inventory", "broker")
     broken, lab = _run(broker_last, naive, seed, mode)
@@ -121,6 +115,76 @@ def scenario(mode: str, seed: int, options: Any = None) -> Outcome:
     return combine(last, stages, notes)
 
 
+# ------------------------------------------------------------ kafka mode (a private broker: kafka_startup)
+
+# The broker's place among the four; the services keep one order (order, payment, inventory): against a
+# real broker what matters is who comes before the broker and who comes right after it.
+KAFKA_ORDERS = {position: tuple(order) for position, order in (
+    ("first", ("broker", *KINDS)), ("second", (KINDS[0], "broker", *KINDS[1:])),
+    ("third", (*KINDS[:2], "broker", KINDS[2])), ("last", (*KINDS, "broker")))}
+
+
+def _kafka_runs(knobs: ServiceKnobs) -> tuple[dict[str, Any], str | None]:
+    """One run per broker position; a private broker that cannot start ends them with the reason."""
+    from compose.runtime import LauncherError
+    from scenarios.labs.kafka_startup import run_order
+
+    runs: dict[str, Any] = {}
+    for position, order in KAFKA_ORDERS.items():
+        try:
+            runs[position] = run_order(order, knobs)
+        except LauncherError as exc:
+            return runs, f"the lab's private broker did not start: {exc}"
+    return runs, None
+
+
+def _kafka_notes(runs: Mapping[str, Any]) -> list[str]:
+    notes = []
+    for position, run in runs.items():
+        listen = f", broker listening after {run.broker_listen_s}s" if run.broker_listen_s else ""
+        notes.append(f"broker {position} ({' > '.join(run.order)}): {run.summary()} [run {run.seconds}s{listen}]")
+        notes += [f"  {line[:220]}" for line in run.lines[:4]]
+    return notes
+
+
+def _kafka_verdict(knobs: ServiceKnobs) -> Verdict:
+    runs, broken = _kafka_runs(knobs)
+    good = [p for p, r in runs.items() if r.completed]
+    first_bad = next((f"broker {p}: {r.summary()}" for p, r in runs.items() if not r.completed), broken)
+    checks = [check("every saga completes in every start order (broker last included)",
+                    not broken and len(good) == len(KAFKA_ORDERS),
+                    f"{len(good)}/{len(KAFKA_ORDERS)} start orders OK on a real broker"
+                    + (f"; first: {first_bad}" if first_bad else ""))]
+    checks += [check(f"broker {p} ({' > '.join(r.order)}): every saga completes", r.completed, r.summary())
+               for p, r in runs.items()]
+    return Verdict(NAME, "kafka", checks, _kafka_notes(runs) + ([broken] if broken else []))
+
+
+def _kafka_scenario(seed: int) -> Outcome:
+    from collections import Counter
+
+    from scenarios.model import Script
+
+    naive, broken = _kafka_runs(ServiceKnobs(wait_for_broker=False, startup_retries=0))
+    fixed, broken_fixed = _kafka_runs(ServiceKnobs()) if not broken else ({}, None)
+    refused = next((r.refused for r in naive.values() if r.refused), None)
+    coordinator = next((r.coordinator for r in naive.values() if r.coordinator), None)
+    checks = [check(f"naive, broker {p}: a service exits at startup, sagas never finish",
+                    bool(r.exits) and not r.completed, r.summary()) for p, r in naive.items()]
+    checks += [check("naive: 'Connection refused' before the broker listens", refused is not None, refused or "-"),
+               check("naive: coordinator not available while __consumer_offsets is created",
+                     coordinator is not None, coordinator or "-")]
+    checks += [check(f"fixed, broker {p} ({' > '.join(r.order)}): every saga completes", r.completed, r.summary())
+               for p, r in fixed.items()]
+    if broken or broken_fixed or len(fixed) < len(KAFKA_ORDERS):
+        checks.append(check("the lab's private broker started for every run", False, broken or broken_fixed or "-"))
+    last = list(fixed.values())[-1].statuses if fixed else {}
+    timeline = [note(0, f"naive: {line.split(':')[0]}", line) for line in _kafka_notes(naive) if not line.startswith(" ")]
+    timeline += [note(0, f"fixed: {line.split(':')[0]}", line) for line in _kafka_notes(fixed) if not line.startswith(" ")]
+    return Outcome(NAME, "kafka", seed, checks, dict(sorted(Counter(last.values()).items())), {}, None, timeline,
+                   Script(NAME, seed, "kafka", ()))
+
+
 LAB = LabDefinition(
     name=NAME,
     title="Startup race: connection refused, coordinator not available",
@@ -137,5 +201,4 @@ LAB = LabDefinition(
     hints=HINTS,
     verify=verify,
     scenario=scenario,
-    kafka_modes=("sim",),
 )

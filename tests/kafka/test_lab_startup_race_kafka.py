@@ -1,0 +1,86 @@
+"""startup-race on a real broker of the lab's own (private ports, fresh data dir, always stopped and wiped):
+naive services die of "Connection refused" / NOT_COORDINATOR, patient ones finish every saga in every order."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import missing_dependency
+from tests.unit.test_lab_helpers import edit_setting, lab_json
+
+pytestmark = pytest.mark.kafka
+
+
+@pytest.fixture(scope="module")
+def private_broker_possible() -> None:
+    """Java and the Kafka jars the launcher starts the lab's private broker from."""
+    from compose.runtime import LauncherError, ensure_jars, java_binary
+
+    try:
+        java_binary()
+        ensure_jars()
+    except LauncherError as exc:
+        missing_dependency(f"cannot start a private Kafka broker: {exc}")
+
+
+@pytest.fixture
+def lab_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("KAFKALAB_LAB_DIR", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _private_dirs() -> set[str]:
+    return {p.name for p in Path(tempfile.gettempdir()).glob("kafkalab-startup-race-*")}
+
+
+def _no_private_broker_left(before: set[str]) -> None:
+    # Every private broker was stopped and its data dir wiped; the shared broker is not the lab's business.
+    assert _private_dirs() <= before
+
+
+def test_startup_race_lab_in_kafka_mode_fails_with_a_hint_until_the_learner_fixes_the_knobs(
+        private_broker_possible, lab_dir, capsys):
+    before = _private_dirs()
+    code, started = lab_json(capsys, "lab", "start", "startup-race", "--mode", "kafka")
+    assert code == 0
+    assert any("Connection refused" in line for line in started["symptom"]), started["symptom"]
+
+    code, verdict = lab_json(capsys, "lab", "check", "startup-race")
+    assert code == 1 and "wait_for_broker" in verdict["hint"]
+    assert "0/4 start orders OK on a real broker" in verdict["checks"][0]["detail"]
+    assert sum(not c["passed"] for c in verdict["checks"]) == 5  # the summary and each of the four orders
+
+    edit_setting(lab_dir, "startup-race", "wait_for_broker", "true")
+    edit_setting(lab_dir, "startup-race", "startup_retries", "30")
+    code, verdict = lab_json(capsys, "lab", "check", "startup-race")
+    assert code == 0 and verdict["passed"], verdict
+    assert "4/4 start orders OK on a real broker" in verdict["checks"][0]["detail"]
+    assert [c["name"].split(" (")[0] for c in verdict["checks"][1:]] == [
+        "broker first", "broker second", "broker third", "broker last"]
+    _no_private_broker_left(before)
+
+
+def test_startup_race_scenario_in_kafka_mode_naive_dies_then_every_order_completes(private_broker_possible, capsys):
+    from scenarios.cli import main
+
+    before = _private_dirs()
+    capsys.readouterr()
+    code = main(["scenario", "run", "startup-race", "--mode", "kafka", "--json"])
+    payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    failed = [c for c in payload["checks"] if not c["passed"]]
+    assert code == 0 and payload["passed"] and payload["mode"] == "kafka", failed
+    details = {c["name"]: c["detail"] for c in payload["checks"]}
+    assert "Connect to ipv4#127.0.0.1:" in details["naive: 'Connection refused' before the broker listens"]
+    coordinator = details["naive: coordinator not available while __consumer_offsets is created"]
+    assert any(code in coordinator for code in ("NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE",
+                                                 "COORDINATOR_LOAD_IN_PROGRESS"))
+    naive = [n for n in details if n.startswith("naive, broker")]
+    fixed = [n for n in details if n.startswith("fixed, broker")]
+    assert len(naive) == len(fixed) == 4
+    assert payload["orders"] == {"COMPLETED": 3}
+    _no_private_broker_left(before)
