@@ -10,7 +10,7 @@ SCENARIOS: dict[str, Scenario] = {
     m.SCENARIO.name: m.SCENARIO for m in (happy_path, stock_rollback, poison_pill, chaos)
 }
 SCENARIOS.update(lab_scenarios())  # the troubleshooting labs (scenarios/labs/)
-RUN_ALL = ("happy-path", "stock-rollback", "poison-pill", "chaos")
+RUN_ALL = tuple(SCENARIOS)  # the four saga labs, then the troubleshooting labs
 
 
 def get(name: str) -> Scenario:

@@ -114,6 +114,7 @@ def cmd_run_all(args: argparse.Namespace) -> int:
         print_json({"mode": args.mode, "passed": passed, "results": [outcome_json(o) for o in outcomes]}, sys.stdout)
     else:
         print(f"{sum(o.passed for o in outcomes)}/{len(outcomes)} scenarios passed ({args.mode})")
+        print("Next: `kafkalab scenario run NAME` narrates one lab; `kafkalab lab start NAME` lets you fix it yourself.")
     return 0 if passed else 1
 
 

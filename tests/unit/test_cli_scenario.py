@@ -110,10 +110,11 @@ def test_replay_of_a_malformed_file_exits_2_with_a_message(tmp_path):
     assert proc.returncode == 2 and "replay:" in proc.stderr and proc.stdout == ""
 
 
-def test_run_all_runs_the_four_labs_and_exits_zero_when_all_pass():
+def test_run_all_runs_every_lab_and_exits_zero_when_all_pass():
     proc = kafkalab("scenario", "run-all", "--json")
     payload = only_json(proc)
-    assert [r["scenario"] for r in payload["results"]] == ["happy-path", "stock-rollback", "poison-pill", "chaos"]
+    assert [r["scenario"] for r in payload["results"]] == [
+        "happy-path", "stock-rollback", "poison-pill", "chaos", "connectivity", "startup-race", "consumer-lag"]
     assert payload["passed"] is True and proc.returncode == 0
 
 
