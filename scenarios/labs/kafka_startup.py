@@ -16,7 +16,9 @@ process: first its startup (the learner's knobs), then its ``step()`` loop.
 
 from __future__ import annotations
 
+import gc
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -44,10 +46,12 @@ from services.shop import KINDS, ensure_topics
 
 PORT_OFFSETS = tuple(range(1000, 5001, 500))  # first one whose four ports are all free
 STARTUP_TIMEOUT_S = 3.0  # each startup call (create topics, describe group) gives up after this
-SERVICE_GAP_S = 0.5  # between one component being started and the next one starting
+SERVICE_GAP_S = 0.2  # between one component being started and the next one starting
 LISTEN_DEADLINE_S = 90.0  # from launching the broker until its port accepts connections
 SAGA_DEADLINE_S = 60.0  # from the last component's start until every saga is terminal
 ORDERS = 3
+DIR_PREFIX = "kafkalab-startup-race-"
+OWNER_FILE = "owner.pid"  # the lab process that started the broker in this dir
 COORDINATOR_CODES = ("NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE", "COORDINATOR_LOAD_IN_PROGRESS")
 
 
@@ -61,9 +65,11 @@ class PrivateBroker:
     """One single-node Kafka on shifted ports with a throwaway data dir. ``close`` stops it and wipes it."""
 
     def __init__(self) -> None:
+        _stop_orphans()
         self.offset = _free_offset()
         self.bootstrap = bootstrap_servers(1, self.offset)
-        self.root = Path(tempfile.mkdtemp(prefix="kafkalab-startup-race-"))
+        self.root = Path(tempfile.mkdtemp(prefix=DIR_PREFIX))
+        (self.root / OWNER_FILE).write_text(f"{os.getpid()}\n")
         self.data = DataDir(self.root / "kafka")
         self.launched = False
         self.seconds_to_listen: float | None = None
@@ -93,6 +99,16 @@ class PrivateBroker:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
+def _stop_orphans() -> None:
+    """Stop and wipe private brokers whose lab process died without its ``finally`` (e.g. killed)."""
+    for root in Path(tempfile.gettempdir()).glob(f"{DIR_PREFIX}*"):
+        owner = processes.read_pid(root / OWNER_FILE)
+        if owner and processes.command_line(owner):
+            continue  # its lab run is alive (maybe in another process): not ours to stop
+        launcher.down(data=DataDir(root / "kafka"), wipe=True)  # stops only JVMs with that dir's properties
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def _free_offset() -> int:
     for offset in PORT_OFFSETS:
         if offset <= MAX_PORT_OFFSET and not any(
@@ -114,7 +130,9 @@ class ServiceThread:
         self.thread = threading.Thread(target=self._main, name=f"startup-race-{service.name}", daemon=True)
 
     def _main(self) -> None:
-        if not self._start_up():
+        started = self._start_up()
+        _collect()
+        if not started:
             self.run.decided.set()  # a dead service never comes back: its sagas cannot finish
             return
         self.started = True
@@ -130,20 +148,20 @@ class ServiceThread:
             budget_s = startup_budget_ms(self.knobs) / 1000
             ready = readiness.wait_until_ready(self.broker.bootstrap, 1, timeout=budget_s,
                                                still_alive=lambda: "stopped" if self.run.stopping.is_set() else None)
+            _collect()
             if not ready.ready:
                 return self._exit(f"broker not ready within the {budget_s:.1f}s retry budget: {ready.detail}")
         attempt = 0
         while not self.run.stopping.is_set():
             attempt += 1
             try:
-                admin = self.broker.admin()
-                ensure_topics(admin, 3, self.service.topics)  # needs cluster metadata
-                admin.describe_group(self.service.group_id)  # needs the group coordinator
+                _startup_calls(self.broker, self.service)
                 return True
             except BrokerError as exc:
                 self.run.seen(f"{self.service.name}: {type(exc).__name__}: {exc}")
                 if not self.knobs.wait_for_broker or attempt > self.knobs.startup_retries:
                     return self._exit(f"{type(exc).__name__}: {exc}")
+                _collect()
                 backoff_ms = min(self.knobs.retry_backoff_ms << min(attempt - 1, 16), self.knobs.retry_backoff_max_ms)
                 self.run.stopping.wait(backoff_ms / 1000)
         return False
@@ -151,6 +169,19 @@ class ServiceThread:
     def _exit(self, why: str) -> bool:
         self.exit_error = why
         return False
+
+
+def _startup_calls(broker: KafkaBroker, service: EventService) -> None:
+    admin = broker.admin()
+    ensure_topics(admin, 3, service.topics)  # needs cluster metadata
+    admin.describe_group(service.group_id)  # needs the group coordinator
+
+
+def _collect() -> None:
+    """Free failed admin clients here, in our thread. An AdminClient left to a later garbage collection
+    may be destroyed inside librdkafka's background thread (where admin results are delivered), and
+    librdkafka aborts the process then (confluent-kafka-python PR #2131); we saw exactly that abort."""
+    gc.collect()
 
 
 @dataclass
@@ -245,6 +276,7 @@ def run_order(order: Sequence[str], knobs: ServiceKnobs) -> StartupRun:
         run.exits = {t.service.name: t.exit_error for t in threads.values() if t.exit_error}
         run.broker_listen_s = broker.seconds_to_listen
         shop.close()
+        _collect()
         logger.removeHandler(lines)
         logger.setLevel(old[0])
         logger.propagate = old[1]

@@ -52,8 +52,10 @@ def test_startup_race_lab_in_kafka_mode_fails_with_a_hint_until_the_learner_fixe
 
     code, verdict = lab_json(capsys, "lab", "check", "startup-race")
     assert code == 1 and "wait_for_broker" in verdict["hint"]
-    assert "0/4 start orders OK on a real broker" in verdict["checks"][0]["detail"]
-    assert sum(not c["passed"] for c in verdict["checks"]) == 5  # the summary and each of the four orders
+    failed = [c["name"].split(" (")[0] for c in verdict["checks"] if not c["passed"]]
+    # A service started before the broker always loses; right after it, it loses the coordinator race
+    # (every time we measured, but it is a race, so not asserted here).
+    assert {"broker second", "broker third", "broker last"} <= set(failed), failed
 
     edit_setting(lab_dir, "startup-race", "wait_for_broker", "true")
     edit_setting(lab_dir, "startup-race", "startup_retries", "30")
