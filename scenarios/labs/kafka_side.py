@@ -3,8 +3,8 @@ EXTERNAL localhost:9092, INTERNAL advertised kafka:29092, which the host cannot 
 
 Connectivity bootstraps a real librdkafka client at the learner's address, round-trips a record
 through a lab-owned topic and reports librdkafka's own error lines. Poison-pill and consumer-lag run
-the shop's services on the real broker (``kafka_poison``, ``kafka_lag``); startup-race stays in sim
-mode (it must stop and start a broker, and the shared one is not ours to stop).
+the shop's services on the real broker (``kafka_poison``, ``kafka_lag``); startup-race starts private
+brokers of its own on shifted ports (``kafka_startup``): the shared one is not ours to stop.
 """
 
 from __future__ import annotations
