@@ -71,7 +71,9 @@ def _verdict_checks(bootstrap: str, errors: list[str], statuses: Mapping[str, st
         check("the bootstrap address resolves on this host", not bootstrap_failed,
               f"bootstrap {bootstrap}" + (f": {unresolved[0]}" if bootstrap_failed else "")),
         check("the advertised listener the broker hands back resolves", not advertised_failed and not bootstrap_failed,
-              next((e for e in unresolved if "/bootstrap" not in e), "no unresolvable advertised address seen")),
+              next((e for e in unresolved if "/bootstrap" not in e),
+                   "not reached: the bootstrap address failed first" if bootstrap_failed
+                   else "no unresolvable advertised address seen")),
         check("no connection errors", not errors, errors[0] if errors else "clients connected"),
         terminal_check(statuses, ORDERS),
     ]

@@ -76,7 +76,8 @@ def _checks(bootstrap: str, ok: bool, errors: list[str]) -> list[Check]:
     return [
         check("the bootstrap address resolves on this host", not bootstrap_failed, f"bootstrap {bootstrap}"),
         check("the advertised listener the broker hands back resolves", advertised is None and not bootstrap_failed,
-              advertised or "no unresolvable advertised address seen"),
+              advertised or ("not reached: the bootstrap address failed first" if bootstrap_failed
+                             else "no unresolvable advertised address seen")),
         check("a record round-trips through the broker", ok, errors[0] if errors else "produced and acknowledged"),
     ]
 
