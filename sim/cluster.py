@@ -10,10 +10,12 @@ from services.ports import BrokerUnavailable, CoordinatorNotAvailable, TopicAlre
 from .clock import VirtualClock
 from .group import Group
 from .log import PartitionLog
+from .partitioner import partition_for_key
 from .trace import Trace
 from .transactions import TransactionCoordinator
 
 TP = tuple[str, int]
+_ROUTES_LIMIT = 65_536
 
 
 @dataclass(slots=True)
@@ -21,6 +23,15 @@ class Topic:
     name: str
     partitions: list[PartitionLog]
     config: dict[str, str] = field(default_factory=dict)
+    # key -> (name, partition), memoised for producers; a recreated topic is a new Topic with fresh routes
+    routes: dict[bytes, tuple[str, int]] = field(default_factory=dict, repr=False, compare=False)
+
+    def route(self, key: bytes) -> tuple[str, int]:
+        """Where a keyed record goes: Kafka's murmur2 partitioner, memoised (services reuse their keys)."""
+        if len(self.routes) >= _ROUTES_LIMIT:
+            self.routes.clear()
+        tp = self.routes[key] = (self.name, partition_for_key(key, len(self.partitions)))
+        return tp
 
     @property
     def compacted(self) -> bool:

@@ -55,21 +55,21 @@ class StickyPartitioner:
 
     def __init__(self, rng: random.Random) -> None:
         self._rng = rng
-        self._current: dict[str, int] = {}
+        self.current: dict[str, int] = {}  # topic -> partition of the open batch (the producer reads it inline)
         self._previous: dict[str, int] = {}
 
     def partition(self, topic: str, num_partitions: int) -> int:
-        chosen = self._current.get(topic)
+        chosen = self.current.get(topic)
         if chosen is None or chosen >= num_partitions:
             chosen = self._rng.randrange(num_partitions)
             last = self._previous.get(topic)
             if num_partitions > 1 and chosen == last:
                 # Kafka moves to a different partition when a batch completes.
                 chosen = (chosen + 1 + self._rng.randrange(num_partitions - 1)) % num_partitions
-            self._current[topic] = chosen
+            self.current[topic] = chosen
         return chosen
 
     def batch_done(self) -> None:
         """A flush sent the batches: the next keyless record picks a new partition."""
-        self._previous.update(self._current)
-        self._current.clear()
+        self._previous.update(self.current)
+        self.current.clear()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import count, repeat
 from typing import TYPE_CHECKING
 
 from services.ports import ProduceFailed, ProducerConfig, RecordMetadata, TopicPartition, UnknownTopic
 
 from .errors import ClientClosed, TransactionStateError
-from .log import METADATA_SETTERS, Txn
-from .partitioner import PARTITION_CACHE, StickyPartitioner, partition_for_key
+from .log import METADATA_SETTERS, Txn, consume
+from .partitioner import StickyPartitioner
 
 if TYPE_CHECKING:
     from .cluster import Cluster
@@ -31,7 +32,14 @@ class SimProducer:
         self.name = name or self.config.client_id
         self._cluster = cluster
         self._sticky = StickyPartitioner(cluster.rng)
-        self._queue: list[tuple] = []  # (topic, partition, (key, value, headers, timestamp))
+        self._sticky_current = self._sticky.current
+        # Records queued since the last flush, grouped per partition as they arrive (so flush does no
+        # per-record grouping): _batch_tps[i] is a (topic, partition) and _batches[i] its
+        # (key, value, headers, timestamp) entries; _order holds each record's batch index in produce order.
+        self._slot_of: dict[tuple[str, int], int] = {}
+        self._batch_tps: list[tuple[str, int]] = []
+        self._batches: list[list[tuple]] = []
+        self._order: list[int] = []
         self._seq: dict[tuple[str, int], int] = {}
         self._txn: Txn | None = None
         self._closed = False
@@ -55,19 +63,36 @@ class SimProducer:
         if t is None:
             t = self._auto_create(topic)
         if partition is None:
-            n = len(t.partitions)
             if key is None:
-                partition = self._sticky.partition(topic, n)
+                n = len(t.partitions)
+                partition = self._sticky_current.get(topic)  # inline fast path of StickyPartitioner.partition
+                if partition is None or partition >= n:
+                    partition = self._sticky.partition(topic, n)
+                tp = (topic, partition)
             else:
-                partition = PARTITION_CACHE.get((key, n))
-                if partition is None:
-                    partition = partition_for_key(key, n)
+                tp = t.routes.get(key)
+                if tp is None:
+                    tp = t.route(key)
         elif not 0 <= partition < len(t.partitions):
             raise UnknownTopic(f"unknown partition {topic}-{partition}")
+        else:
+            tp = (topic, partition)
         if self._transactional and self._txn is None:
             raise TransactionStateError("a transactional producer must begin_transaction() before produce()")
-        self._queue.append((topic, partition, (key, value, headers if headers.__class__ is tuple else tuple(headers),
-                                               self._now_ms())))
+        slot = self._slot_of.get(tp)
+        if slot is None:
+            slot = self._slot_of[tp] = len(self._batches)
+            self._batch_tps.append(tp)
+            self._batches.append([])
+        self._batches[slot].append((key, value, headers if headers.__class__ is tuple else tuple(headers),
+                                    self._now_ms()))
+        self._order.append(slot)
+
+    def _take_queue(self) -> tuple[list[tuple[str, int]], list[list[tuple]], list[int]]:
+        """Hand over (and forget) what was queued: partitions, their batches, batch index per record."""
+        taken = self._batch_tps, self._batches, self._order
+        self._slot_of, self._batch_tps, self._batches, self._order = {}, [], [], []
+        return taken
 
     def _auto_create(self, topic: str):
         cluster = self._cluster
@@ -78,42 +103,22 @@ class SimProducer:
     def flush(self, timeout: float = 10.0) -> list[RecordMetadata]:
         if self._closed:
             raise ClientClosed(f"producer {self.name} is closed")
-        if not self._queue:
+        if not self._order:
             return []
         cluster = self._cluster
         # A failed flush drops what it could not deliver, as the confluent-kafka adapter does (it purges on
         # timeout): the caller still holds the records and produces them again, so nothing is sent twice.
-        queue, self._queue = self._queue, []
+        tps, batches, order = self._take_queue()
         cluster.check_up()
         self._check_fenced()
-        batches: dict[tuple[str, int], list] = {}
-        for item in queue:
-            tp = (item[0], item[1])
-            batch = batches.get(tp)
-            if batch is None:
-                batch = batches[tp] = []
-            batch.append(item[2])
-        for (topic, _), entries in batches.items():
+        for (topic, _), entries in zip(tps, batches, strict=True):
             if topic not in cluster.topics:
                 raise ProduceFailed(f"topic {topic!r} was deleted", retriable=False)
             if cluster.topics[topic].compacted and any(e[0] is None for e in entries):
                 raise ProduceFailed(f"compacted topic {topic!r} rejects records without a key", retriable=False)
-        next_offset = {tp: self._send_batch(tp, entries) for tp, entries in batches.items()}
+        bases = [self._send_batch(tp, entries) for tp, entries in zip(tps, batches, strict=True)]
         self._sticky.batch_done()
-        out = []
-        append = out.append
-        new = object.__new__
-        s_topic, s_part, s_off = METADATA_SETTERS
-        for item in queue:  # metadata in produce order; offsets are consecutive within a partition's batch
-            tp = (item[0], item[1])
-            offset = next_offset[tp]
-            next_offset[tp] = offset + 1
-            m = new(RecordMetadata)
-            s_topic(m, item[0])
-            s_part(m, item[1])
-            s_off(m, offset)
-            append(m)
-        return out
+        return _metadata(tps, bases, order)
 
     def _send_batch(self, tp: tuple[str, int], entries: list) -> int:
         cluster = self._cluster
@@ -181,7 +186,7 @@ class SimProducer:
     def abort_transaction(self) -> None:
         txn = self._require_txn()
         self._cluster.check_up()
-        self._queue.clear()  # unsent records of an aborted transaction are dropped
+        self._take_queue()  # unsent records of an aborted transaction are dropped
         self._cluster.txns.end(txn, commit=False, reason="aborted by producer")
         self._txn = None
 
@@ -189,7 +194,7 @@ class SimProducer:
     def close(self) -> None:
         if self._closed:
             return
-        if self._queue and self._cluster.clock.now_ms() >= self._cluster.down_until and self._txn is None:
+        if self._order and self._cluster.clock.now_ms() >= self._cluster.down_until and self._txn is None:
             self.flush()
         self._closed = True
         self._cluster.emit("producer_closed", producer=self.name)
@@ -197,5 +202,27 @@ class SimProducer:
     def crash(self) -> None:
         """Fault: queued records are lost and an open transaction stays open until it times out."""
         self._closed = True
-        self._queue.clear()
+        self._take_queue()
         self._cluster.emit("fault_crash", client=self.name, kind="producer")
+
+
+def _metadata(tps: list[tuple[str, int]], bases: list[int], order: list[int]) -> list[RecordMetadata]:
+    """RecordMetadata in produce order (offsets run on from each partition's base), built with C-level
+    ``map`` passes instead of a Python loop per record: this is on the hot path of every flush."""
+    n = len(order)
+    out = list(map(object.__new__, repeat(RecordMetadata, n)))
+    s_topic, s_part, s_off = METADATA_SETTERS
+    if len(tps) == 1:
+        (topic, partition), = tps
+        consume(map(s_topic, out, repeat(topic, n)))
+        consume(map(s_part, out, repeat(partition, n)))
+        consume(map(s_off, out, range(bases[0], bases[0] + n)))
+        return out
+    topics = [tp[0] for tp in tps]
+    partitions = [tp[1] for tp in tps]
+    counters = [count(base) for base in bases]
+    one_topic = topics.count(topics[0]) == len(topics)
+    consume(map(s_topic, out, repeat(topics[0], n) if one_topic else map(topics.__getitem__, order)))
+    consume(map(s_part, out, map(partitions.__getitem__, order)))
+    consume(map(s_off, out, map(next, map(counters.__getitem__, order))))
+    return out
