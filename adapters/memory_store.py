@@ -1,16 +1,20 @@
 """The in-memory state store: the default in the simulator, checked by the same contract as PostgreSQL.
 
-A transaction writes into its own overlay and reads through it; only a clean exit applies the overlay,
-so an exception leaves the store untouched. One lock is held for the whole transaction, which makes
-transactions serializable (there is no concurrency to speak of in the simulator anyway).
-``fail_next(n)`` makes the next n transactions raise StoreUnavailable, to exercise outage handling.
+A transaction writes straight into the store's tables and keeps an undo log of what it overwrote; a
+clean exit just drops the log, an exception replays it backwards, so the store is left untouched.
+(Writing in place keeps the common case, a committed transaction, nearly free: it is on the hot path
+of every consumed event.) One lock is held for the whole transaction, which makes transactions
+serializable and hides uncommitted writes from other threads (there is no concurrency to speak of in
+the simulator anyway). ``fail_next(n)`` makes the next n transactions raise StoreUnavailable, to
+exercise outage handling.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import replace
+from itertools import islice
+from typing import Any
 
 from services.ports import (
     Headers,
@@ -23,6 +27,9 @@ from services.ports import (
     StoreConflict,
     StoreUnavailable,
 )
+
+_ABSENT = object()  # an undo entry's old value when the key did not exist
+_PUBLISHED = object()  # an undo entry's key for outbox entries mark_published removed (old: the entries)
 
 
 class MemoryStore:
@@ -40,105 +47,117 @@ class MemoryStore:
         """Make the next ``transactions`` transactions fail with StoreUnavailable (a database outage)."""
         self._failures_left = transactions
 
-    def transaction(self) -> _TransactionScope:
-        return _TransactionScope(self)
+    def transaction(self) -> _MemoryTransaction:
+        return _MemoryTransaction(self)
 
     def close(self) -> None:
         pass
 
 
-class _TransactionScope:
-    """The context manager (a class rather than @contextmanager: it is on the hot path)."""
+class _MemoryTransaction:
+    """One transaction and its own context manager (one object, not a @contextmanager: hot path).
+    Reads and writes the store's tables directly; every write first notes what it replaces."""
 
-    __slots__ = ("_store", "_tx")
+    __slots__ = ("_s", "_undo", "_first_seq")
 
     def __init__(self, store: MemoryStore) -> None:
-        self._store = store
+        self._s = store
+        self._undo: list[tuple[Any, Any, Any]] | None = None  # (table, key, old value or _ABSENT)
 
     def __enter__(self) -> _MemoryTransaction:
-        store = self._store
+        store = self._s
         store._lock.acquire()
         if store._failures_left > 0:
             store._failures_left -= 1
             store._lock.release()
             raise StoreUnavailable("memory store: injected outage")
-        self._tx = _MemoryTransaction(store)
-        return self._tx
+        self._first_seq = store.next_seq
+        return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
-            if exc_type is None:
-                self._tx._apply()
+            if exc_type is not None:
+                self._rollback()
         finally:
-            self._store._lock.release()
+            self._s._lock.release()
 
+    def _put(self, table: dict, key: Any, value: Any) -> None:
+        undo = self._undo
+        if undo is None:
+            undo = self._undo = []
+        undo.append((table, key, table.get(key, _ABSENT)))
+        table[key] = value
 
-class _MemoryTransaction:
-    def __init__(self, store: MemoryStore) -> None:
-        self._s = store
-        self._orders: dict[str, Order] = {}
-        self._payments: dict[str, Payment] = {}
-        self._stock: dict[str, int] = {}
-        self._processed: set[tuple[str, str]] = set()
-        self._outbox: list[tuple[str, bytes | None, bytes | None, Headers]] = []
-        self._published: set[int] = set()
-
-    def _apply(self) -> None:
+    def _rollback(self) -> None:
         s = self._s
-        s.orders.update(self._orders)
-        s.payments.update(self._payments)
-        s.stock.update(self._stock)
-        s.processed |= self._processed
-        for seq in self._published:
-            s.outbox.pop(seq, None)
-        for topic, key, value, headers in self._outbox:
-            s.outbox[s.next_seq] = OutboxEntry(s.next_seq, topic, key, value, headers)
-            s.next_seq += 1
+        s.next_seq = self._first_seq
+        if self._undo is None:
+            return
+        reinserted_outbox = False
+        for table, key, old in reversed(self._undo):
+            if table is s.processed:
+                table.discard(key)
+            elif key is _PUBLISHED:
+                table.update((entry.seq, entry) for entry in old)
+                reinserted_outbox = True
+            elif old is _ABSENT:
+                table.pop(key, None)
+            else:
+                table[key] = old  # an existing key keeps its place in the dict
+        if reinserted_outbox:  # entries deleted then restored went to the end: put seq order back
+            entries = sorted(s.outbox.items())
+            s.outbox.clear()
+            s.outbox.update(entries)
 
     # ------------------------------------------------------------ orders
 
     def insert_order(self, order: Order) -> None:
-        if self.get_order(order.order_id) is not None:
+        if order.order_id in self._s.orders:
             raise StoreConflict(f"order {order.order_id} exists")
-        self._orders[order.order_id] = order
+        self._put(self._s.orders, order.order_id, order)
 
     def get_order(self, order_id: str) -> Order | None:
-        found = self._orders.get(order_id)
-        return found if found is not None else self._s.orders.get(order_id)
+        return self._s.orders.get(order_id)
 
     def set_order_status(self, order_id: str, status: OrderStatus, *, reason: str, now_ms: int) -> bool:
-        order = self.get_order(order_id)
+        order = self._s.orders.get(order_id)
         if order is None or order.status.terminal:
             return False
-        self._orders[order_id] = replace(order, status=OrderStatus(status), reason=reason, updated_ms=now_ms)
+        if status.__class__ is not OrderStatus:  # OrderStatus(member) is a slow no-op
+            status = OrderStatus(status)
+        # Built field by field rather than with dataclasses.replace, which is slow on a hot path.
+        updated = Order(
+            order.order_id, order.customer_id, order.product_id, order.quantity, order.amount_cents,
+            status, reason, order.created_ms, now_ms,
+        )
+        self._put(self._s.orders, order_id, updated)
         return True
 
     def list_orders(self, status: OrderStatus | None = None) -> list[Order]:
-        merged = {**self._s.orders, **self._orders}
-        chosen = [o for o in merged.values() if status is None or o.status == status]
+        chosen = [o for o in self._s.orders.values() if status is None or o.status == status]
         return sorted(chosen, key=lambda o: (o.created_ms, o.order_id))
 
     # ------------------------------------------------------------ payments
 
     def record_payment(self, payment: Payment) -> None:
-        if self.get_payment(payment.order_id) is not None:
+        if payment.order_id in self._s.payments:
             raise StoreConflict(f"order {payment.order_id} has a payment")
-        self._payments[payment.order_id] = payment
+        self._put(self._s.payments, payment.order_id, payment)
 
     def get_payment(self, order_id: str) -> Payment | None:
-        found = self._payments.get(order_id)
-        return found if found is not None else self._s.payments.get(order_id)
+        return self._s.payments.get(order_id)
 
     def refund_payment(self, order_id: str) -> bool:
-        payment = self.get_payment(order_id)
+        payment = self._s.payments.get(order_id)
         if payment is None or payment.status is not PaymentStatus.CHARGED:
             return False
-        self._payments[order_id] = replace(payment, status=PaymentStatus.REFUNDED)
+        refunded = Payment(payment.order_id, payment.customer_id, payment.amount_cents, PaymentStatus.REFUNDED)
+        self._put(self._s.payments, order_id, refunded)
         return True
 
     def payment_totals(self) -> PaymentTotals:
         charged = refunded = 0
-        for p in {**self._s.payments, **self._payments}.values():
+        for p in self._s.payments.values():
             if p.status is not PaymentStatus.DECLINED:
                 charged += p.amount_cents
             if p.status is PaymentStatus.REFUNDED:
@@ -147,62 +166,67 @@ class _MemoryTransaction:
 
     # ------------------------------------------------------------ inventory
 
-    def _get_stock(self, product_id: str) -> int | None:
-        found = self._stock.get(product_id)
-        return found if found is not None else self._s.stock.get(product_id)
-
     def seed_stock(self, product_id: str, quantity: int) -> None:
         if quantity < 0:
             raise ValueError("stock cannot be negative")
-        if self._get_stock(product_id) is None:
-            self._stock[product_id] = quantity
+        if product_id not in self._s.stock:
+            self._put(self._s.stock, product_id, quantity)
 
     def reserve_stock(self, product_id: str, quantity: int) -> bool:
         if quantity <= 0:
             raise ValueError("quantity must be positive")
-        have = self._get_stock(product_id)
+        have = self._s.stock.get(product_id)
         if have is None or have < quantity:
             return False
-        self._stock[product_id] = have - quantity
+        self._put(self._s.stock, product_id, have - quantity)
         return True
 
     def release_stock(self, product_id: str, quantity: int) -> None:
         if quantity <= 0:
             raise ValueError("quantity must be positive")
-        have = self._get_stock(product_id)
+        have = self._s.stock.get(product_id)
         if have is None:
             raise StoreConflict(f"unknown product {product_id}")
-        self._stock[product_id] = have + quantity
+        self._put(self._s.stock, product_id, have + quantity)
 
     def stock_levels(self) -> dict[str, int]:
-        merged = {**self._s.stock, **self._stock}
-        return dict(sorted(merged.items()))
+        return dict(sorted(self._s.stock.items()))
 
     # ------------------------------------------------------------ idempotency and outbox
 
     def is_processed(self, group_id: str, event_id: str) -> bool:
-        key = (group_id, event_id)
-        return key in self._processed or key in self._s.processed
+        return (group_id, event_id) in self._s.processed
 
     def mark_processed(self, group_id: str, event_id: str) -> None:
-        if self.is_processed(group_id, event_id):
+        key = (group_id, event_id)
+        processed = self._s.processed
+        if key in processed:
             raise StoreConflict(f"{group_id} processed {event_id} already")
-        self._processed.add((group_id, event_id))
+        undo = self._undo
+        if undo is None:
+            undo = self._undo = []
+        undo.append((processed, key, _ABSENT))
+        processed.add(key)
 
     def add_outbox(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers = ()) -> None:
-        self._outbox.append((topic, key, value, tuple(headers)))
+        s = self._s
+        seq = s.next_seq
+        s.next_seq = seq + 1  # the rollback restores the counter as it was when the transaction began
+        if headers.__class__ is not tuple:
+            headers = tuple(headers)
+        self._put(s.outbox, seq, OutboxEntry(seq, topic, key, value, headers))
 
     def pending_outbox(self, limit: int = 1000) -> list[OutboxEntry]:
-        found: list[OutboxEntry] = []
-        for seq, entry in self._s.outbox.items():  # dict keeps seq order: entries are added ascending
-            if len(found) >= limit:
-                break
-            if seq not in self._published:
-                found.append(entry)
-        return found
+        # The dict keeps seq order: entries are added ascending (and a rollback restores that order).
+        return list(islice(self._s.outbox.values(), max(limit, 0)))
 
     def mark_published(self, seqs: Sequence[int]) -> None:
-        self._published.update(seqs)
+        outbox = self._s.outbox
+        removed = [outbox.pop(seq) for seq in seqs if seq in outbox]
+        if removed:  # one undo entry for the lot: the rollback puts them back in seq order
+            if self._undo is None:
+                self._undo = []
+            self._undo.append((outbox, _PUBLISHED, removed))
 
 
 def memory_stores() -> dict[str, MemoryStore]:

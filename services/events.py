@@ -17,6 +17,8 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii
+from operator import itemgetter
 from typing import Any
 
 from services.ports import Headers, Record
@@ -54,6 +56,10 @@ _ID_NAMESPACE = b"kafkalab-event-id/"
 # One encoder/decoder for every event: json.dumps/loads with options build a new one per call.
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 _DECODER = json.JSONDecoder()
+_SCAN_ONCE = _DECODER.scan_once  # the (C) scanner under JSONDecoder.decode, without its wrappers
+_quote = encode_basestring_ascii  # how _ENCODER writes a str (ensure_ascii), quotes included
+_META_FIELDS = ("causationId", "eventId", "eventType")
+_TYPE_BYTES = {t: t.encode() for t in SCHEMAS}
 
 
 class PoisonRecord(Exception):
@@ -91,8 +97,11 @@ def derive_id(*parts: str) -> str:
     """A name-based (version 5 layout, SHA-1) uuid fixed by ``parts``: the same cause always yields
     the same event id, in every run. Formatted by hand: uuid.uuid5 is a hot spot at saga rates."""
     h = hashlib.sha1(_ID_NAMESPACE + "/".join(parts).encode()).hexdigest()
-    variant = "89ab"[int(h[16], 16) & 3]
-    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+
+
+# The variant digit of an RFC 4122 uuid for each hex digit the hash put there (top bits set to 10).
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,23 +140,116 @@ def check_fields(event_type: str, data: Mapping[str, Any]) -> None:
             raise PoisonRecord(f"{event_type}: field {name!r} must not be empty")
 
 
-def encode(event: Event, topics: Topics) -> tuple[str, bytes, bytes, Headers]:
-    """(topic, key, value, headers) of the record that carries ``event``."""
+class _Layout:
+    """One event type's value, laid out once: its keys in sorted order with a %s slot for each
+    value, so an event whose fields are plain str and int is written with one ``%`` format and read
+    back with one ``itemgetter``. The bytes are exactly ``_ENCODER``'s (sorted keys, compact
+    separators, ASCII escapes); anything unusual is left to the generic encoder and the strict decoder.
+    """
+
+    __slots__ = ("event_type", "template", "order", "fields", "take", "kinds", "quoted", "names", "take_in_order",
+                 "kinds_in_order")
+
+    def __init__(self, event_type: str, schema: Mapping[str, type]) -> None:
+        # Values are gathered as causationId, eventId, the str fields (quoted), then the int fields;
+        # ``order`` rearranges them into the sorted key order of the template's %s slots.
+        by_kind = [n for n in schema if schema[n] is str] + [n for n in schema if schema[n] is int]
+        gathered = ["causationId", "eventId", *by_kind]
+        keys = sorted([*gathered, "eventType"])
+        self.event_type = event_type
+        self.template = "{" + ",".join(
+            f"{_quote(key)}:%s" if key != "eventType" else f"{_quote(key)}:{_quote(event_type)}".replace("%", "%%")
+            for key in keys
+        ) + "}"
+        self.order = itemgetter(*(gathered.index(key) for key in keys if key != "eventType"))
+        self.fields = frozenset(schema)
+        self.take = itemgetter(*by_kind)
+        self.kinds = (str, str, *(schema[n] for n in by_kind))
+        self.quoted = 2 + sum(schema[n] is str for n in by_kind)  # values written as JSON strings
+        self.names = tuple(schema)  # decoding keeps the schema's order
+        self.take_in_order = itemgetter(*schema)
+        self.kinds_in_order = tuple(schema.values())
+
+    def format(self, event: Event) -> str | None:
+        """The JSON text, or None when a value is not exactly a str or int where the schema says so
+        (bool, int subclasses and other types are left to the generic encoder)."""
+        values = (event.causation_id, event.event_id, *self.take(event.data))
+        if tuple(map(type, values)) != self.kinds:
+            return None
+        quoted = self.quoted
+        # %s of an exact int is int.__repr__, as the JSON encoder writes it.
+        return self.template % self.order((*map(_quote, values[:quoted]), *values[quoted:]))
+
+    def read(self, event_type: str, event_id: str, cause_id: str, body: dict) -> Event | None:
+        """The event in a decoded ``body`` if every field is present, of its type and (str) non-empty."""
+        try:
+            values = self.take_in_order(body)
+        except KeyError:
+            return None
+        # JSON gives exact types, so comparing types is check_fields' test (bool is not int).
+        if tuple(map(type, values)) != self.kinds_in_order or "" in values:
+            return None
+        return Event(event_type, event_id, cause_id, dict(zip(self.names, values, strict=False)))
+
+
+# Every schema has two fields or more (itemgetter of one name would not return a tuple).
+_LAYOUTS = {event_type: _Layout(event_type, schema) for event_type, schema in SCHEMAS.items()}
+
+
+def _value(event: Event) -> bytes:
+    layout = _LAYOUTS.get(event.event_type)
+    if layout is not None and event.data.keys() == layout.fields:
+        text = layout.format(event)
+        if text is not None:
+            value = text.encode()
+            return value
     body = {"eventType": event.event_type, "eventId": event.event_id, "causationId": event.causation_id}
     body.update(event.data)
-    value = _ENCODER.encode(body).encode()
+    return _ENCODER.encode(body).encode()
+
+
+def encode(event: Event, topics: Topics) -> tuple[str, bytes, bytes, Headers]:
+    """(topic, key, value, headers) of the record that carries ``event``."""
+    event_type = event.event_type
+    value = _value(event)
     order_id = event.order_id.encode()
     headers: Headers = (
         ("correlation-id", order_id),
-        ("event-type", event.event_type.encode()),
+        ("event-type", _TYPE_BYTES.get(event_type) or event_type.encode()),
         ("event-id", event.event_id.encode()),
         ("causation-id", event.causation_id.encode()),
     )
-    return topics.for_event(event.event_type), order_id, value, headers
+    return topics.for_event(event_type), order_id, value, headers
 
 
 def decode(record: Record) -> Event:
     """The event in ``record``'s value; raises PoisonRecord if it is not a well-formed event."""
+    value = record.value
+    if value is not None:
+        try:
+            text = value.decode()
+            body, end = _SCAN_ONCE(text, 0)
+            whole = end == len(text)
+        except Exception:  # any trouble at all: the strict path below says what it is
+            whole = False
+        if whole and body.__class__ is dict:
+            event = _well_formed(body)
+            if event is not None:
+                return event
+    return _decode_strictly(record)
+
+
+def _well_formed(body: dict) -> Event | None:
+    """The event, if ``body`` passes every check (one pass, no messages); else None."""
+    event_type, event_id, cause_id = body.get("eventType"), body.get("eventId"), body.get("causationId")
+    layout = _LAYOUTS.get(event_type) if event_type.__class__ is str else None
+    if layout is None or event_id.__class__ is not str or cause_id.__class__ is not str or not event_id or not cause_id:
+        return None
+    return layout.read(event_type, event_id, cause_id, body)
+
+
+def _decode_strictly(record: Record) -> Event:
+    """decode, check by check, so a bad record's PoisonRecord names exactly what is wrong."""
     if record.value is None:
         raise PoisonRecord("value is null")
     try:

@@ -26,6 +26,7 @@ from services.ports import Clock, Order, StateStore
 
 MAX_QUANTITY = 1_000_000
 MAX_AMOUNT = Decimal(10_000_000)
+_MAX_WHOLE_AMOUNT = 10_000_000  # MAX_AMOUNT as an int
 
 
 class ValidationError(ValueError):
@@ -76,6 +77,9 @@ def validate_order(body: Mapping[str, Any] | bytes | str, catalog: Catalog = DEF
 
 
 def amount_to_cents(amount: Any) -> int:
+    cents = _plain_cents(amount)
+    if cents is not None:
+        return cents
     if isinstance(amount, bool) or not isinstance(amount, int | float):
         raise ValidationError("amount", "must be a number")
     if isinstance(amount, float) and not math.isfinite(amount):
@@ -91,6 +95,21 @@ def amount_to_cents(amount: Any) -> int:
     if cents != cents.to_integral_value():
         raise ValidationError("amount", "must have at most two decimals")
     return int(cents)
+
+
+def _plain_cents(amount: Any) -> int | None:
+    """The cents of a plainly valid amount (an int, or a float written with at most two decimals, in
+    range) without Decimal arithmetic; None sends anything else through the full checks."""
+    kind = amount.__class__
+    if kind is int:
+        return amount * 100 if 0 < amount <= _MAX_WHOLE_AMOUNT else None
+    if kind is not float:
+        return None
+    whole, dot, decimals = repr(amount).partition(".")  # repr is what Decimal(str(amount)) reads
+    if not dot or len(decimals) > 2 or not (whole.isdigit() and decimals.isdigit()):
+        return None  # exponent, sign, nan/inf or more decimals: the full checks decide
+    cents = int(whole) * 100 + int(decimals.ljust(2, "0"))
+    return cents if 0 < cents <= _MAX_WHOLE_AMOUNT * 100 else None
 
 
 class OrderApi:

@@ -102,17 +102,18 @@ class EventService:
             self._broker_trouble("poll failed", exc)
             self.publish_pending()
             return 1  # not quiet: the next step must try again
-        done: dict[TopicPartition, int] = {}
+        done: dict[tuple[str, int], int] = {}  # plain tuples: a TopicPartition per record costs
         work = 0
         rewound = False
+        process = self._process
         for i, record in enumerate(records):
             try:
-                self._process(record)
+                process(record)
             except (_Rewind, StoreError):
                 self._rewind(consumer, records[i:])
                 rewound = True
                 break
-            done[record.tp] = record.offset + 1
+            done[record.topic, record.partition] = record.offset + 1
             work += 1
         work += self.publish_pending()
         if not self._stalled:
@@ -121,7 +122,7 @@ class EventService:
             work = max(work, 1)  # not quiet: something is waiting for the broker or the store
         if done:
             try:
-                consumer.commit(done)
+                consumer.commit({TopicPartition(*tp): offset for tp, offset in done.items()})
             except BrokerError as exc:  # durable in the store already: a redelivery is skipped
                 self._broker_trouble("commit failed", exc)
         return work
@@ -238,11 +239,13 @@ class EventService:
                 return
 
     def _apply(self, event: Event) -> None:
+        group_id, event_id = self.group_id, event.event_id
         with self.store.transaction() as tx:
-            if tx.is_processed(self.group_id, event.event_id):
+            if tx.is_processed(group_id, event_id):
                 return  # a redelivery or a republished copy: already applied
-            tx.mark_processed(self.group_id, event.event_id)
-            for caused in self.handler.handle(tx, event, self.clock.now_ms()):
+            tx.mark_processed(group_id, event_id)
+            caused_events = self.handler.handle(tx, event, self.clock.now_ms())
+            for caused in caused_events:
                 tx.add_outbox(*encode(caused, self.topics))
 
     def _dead_letter(self, failed: FailedRecord) -> None:
