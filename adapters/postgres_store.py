@@ -120,11 +120,14 @@ class PostgresStore:
                 self._conn = None
 
     def drop_schema(self) -> None:
-        """Remove this store's schema and everything in it (tests clean up with this)."""
+        """Close, then remove this store's schema and everything in it (tests and kafka-mode runs clean up)."""
+        self.close()  # our own open connection must not hold locks on what we drop
         with self._lock:
-            conn = self._connection()
-            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(self.schema)))
-            conn.commit()
+            try:
+                with psycopg.connect(self.dsn, connect_timeout=self._connect_timeout) as conn:
+                    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(self.schema)))
+            except psycopg.Error as exc:
+                raise _translate(exc) from exc
 
 
 def _order(row: tuple) -> Order:

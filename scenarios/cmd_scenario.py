@@ -55,11 +55,13 @@ def _add_common(parser: argparse.ArgumentParser, mode_default: str | None = "sim
     parser.add_argument("--config", metavar="FILE", help="a kafkalab.toml (default: ./kafkalab.toml if present)")
     parser.add_argument("--log-level", default="error", choices=("debug", "info", "warning", "error"),
                         help="services' log lines on stderr at this level and above (default error)")
+    parser.add_argument("--keep", action="store_true",
+                        help="kafka mode: keep the run's kl-<run>- topics and schemas to inspect (default: removed)")
 
 
 def _options(args: argparse.Namespace) -> LabOptions:
     return LabOptions(bootstrap=args.bootstrap, database_url=args.database_url, config_path=args.config,
-                      log_level=args.log_level)
+                      log_level=args.log_level, keep=args.keep)
 
 
 def _quiet_logs_to_stderr() -> None:

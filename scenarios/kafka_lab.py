@@ -10,6 +10,7 @@ crash is a process stopping (its consumer leaves the group, its uncommitted reco
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Mapping
@@ -57,6 +58,21 @@ class KafkaLab(Lab):
         self._slow_until: dict[str, float] = {}
         self._slow_ms: dict[str, int] = {}
         self._observer_deadline = 0.0
+
+    def close(self) -> None:
+        """Stop the services; unless asked to keep them, remove the run's topics and schemas."""
+        super().close()
+        if self.options.keep:
+            return
+        from adapters.postgres_store import PostgresStore
+        from services.ports import BrokerError, StoreError
+
+        with contextlib.suppress(BrokerError):  # best effort: a leftover prefixed topic harms no later run
+            self.broker.admin().delete_topics(list(self.topics.all()))
+        for store in self.shop.stores.values():
+            if isinstance(store, PostgresStore):
+                with contextlib.suppress(StoreError):
+                    store.drop_schema()
 
     # ------------------------------------------------------------ time (wall clock, deadlines)
     def _round(self) -> int:

@@ -31,6 +31,7 @@ class LabOptions:
     partitions: int = 3
     quiet_timeout_s: float = 120.0  # kafka mode: deadline for the system to go quiet
     log_level: str = "error"  # services' structlog lines (to stderr) at this level and above
+    keep: bool = False  # kafka mode: keep the run's topics and schemas for a look with Kafka's CLI
 
 
 def load_config(options: LabOptions, cwd: Path | None = None) -> dict[str, Any]:

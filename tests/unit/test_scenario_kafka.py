@@ -37,3 +37,19 @@ def test_lab_passes_against_real_kafka(name, options):
     outcome = play.run(name, "kafka", 0, options)
     assert outcome.passed, [(c.name, c.detail) for c in outcome.checks if not c.passed]
     assert outcome.trace_sha256 is None
+
+
+def test_a_kafka_run_removes_its_topics_unless_asked_to_keep_them(options):
+    from dataclasses import replace
+
+    from adapters.kafka_broker import KafkaBroker
+
+    admin = KafkaBroker(resolve_bootstrap(options, load_config(options))).admin()
+    before = set(admin.list_topics())
+    assert play.run("happy-path", "kafka", 0, options).passed
+    assert {t for t in admin.list_topics() if t.startswith("kl-")} - before == set()
+
+    assert play.run("happy-path", "kafka", 0, replace(options, keep=True)).passed
+    kept = {t for t in admin.list_topics() if t.startswith("kl-")} - before
+    assert len(kept) == 6  # orders, payments, inventory and their .dlq topics
+    admin.delete_topics(sorted(kept))
