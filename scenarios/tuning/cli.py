@@ -173,4 +173,5 @@ def _print_table(out: Console, result: dict[str, Any]) -> None:
         print_notes(out, ["A model, not a measurement: `kafkalab tune --mode kafka` measures the same grid."])
         return
     out.print(measurement_table(result))
-    print_notes(out, result["notes"] + [f"skipped: {s}" for s in result["skipped"]])
+    warnings = [f"* {c['name']}: {w}" for c in result["cells"] for w in c["warnings"]]
+    print_notes(out, result["notes"] + [f"skipped: {s}" for s in result["skipped"]] + warnings)

@@ -57,7 +57,7 @@ class CellResult:
     def java(self) -> dict[str, float]:
         return medians(summarise_runs(self.perf_runs))
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, workload: Workload) -> dict[str, Any]:
         py, java = self.python, self.java
         ratio = {}
         for name in ("msgs_per_s", "latency_ms.p50", "latency_ms.p99", "latency_ms.p99_9"):
@@ -72,6 +72,7 @@ class CellResult:
             "perf_test": {"runs": self.perf_runs, "summary": summarise_runs(self.perf_runs)},
             "python_over_java": ratio,
             "errors": self.errors,
+            "warnings": [w for w in (catch_up_warning(workload, java),) if w],
         }
 
 
@@ -104,7 +105,7 @@ class GridResult:
             "perf_test_runs_per_cell": self.spec.perf_test_runs,
             "skipped": self.spec.skipped(),
             "notes": list(MEASUREMENT_NOTES),
-            "cells": [c.to_json() for c in self.cells],
+            "cells": [c.to_json(self.spec.workload) for c in self.cells],
         }
 
 
@@ -119,13 +120,26 @@ def _plan(spec: GridSpec, cells: list[CellResult]) -> list[tuple[str, CellResult
     return steps
 
 
+JAVA_WARMUP_S = 2.0
+CATCH_UP_MARGIN = 1.05
+
+
 def java_warmup(workload: Workload) -> int:
-    """Records the perf-test sends before its steady state: at least one second's worth when rate-limited.
+    """Records the perf-test sends before its steady state: at least two seconds' worth when rate-limited.
 
     Its throttle counts from its first send, so after a slow JVM start it sends faster than the offered
-    rate until it has caught up; a second of warm-up keeps that catch-up out of the steady state.
+    rate until it has caught up; the warm-up keeps most of that catch-up out of the steady state.
     """
-    return max(workload.warmup, int(workload.rate or 0))
+    return max(workload.warmup, int((workload.rate or 0) * JAVA_WARMUP_S))
+
+
+def catch_up_warning(workload: Workload, java: dict[str, float]) -> str | None:
+    """Say so when the perf-test's steady state still ran above the offered rate (it was catching up)."""
+    rate = workload.rate
+    if rate and java.get("msgs_per_s", 0.0) > CATCH_UP_MARGIN * rate:
+        return (f"perf-test ran at {java['msgs_per_s']:,.0f} msgs/s, above the offered {rate:,.0f}: it was "
+                "catching up after a slow JVM start, so its latency includes that burst")
+    return None
 
 
 def measure_python(bootstrap: str, topic: str, knobs: Knobs, workload: Workload,

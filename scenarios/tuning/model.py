@@ -26,11 +26,12 @@ from sim.partitioner import partition_for_key
 MODEL_LABEL = "model, not a measurement"
 BATCH_HEADER_BYTES = 61  # RecordBatch v2 header
 REQUEST_OVERHEAD_BYTES = 60  # ProduceRequest header, topic and partition framing (kl-tune-… topic names)
-STICKY_LINGER_MS = 10  # librdkafka's sticky.partitioning.linger.ms: keyless records stay this long on one partition
+STICKY_FACTOR = 2  # sticky.partitioning.linger.ms left unset is 2 × linger.ms: keyless records stay on one partition that long
 IN_FLIGHT = {True: 5, False: 1_000_000}  # max.in.flight per connection, with and without idempotence
 EXACT_KEY_LIMIT = 20_000  # more keys than this: assume they spread evenly instead of hashing each
-# Compression ratios assumed for the json payload (batches of a few hundred records); override per run.
-ASSUMED_RATIO = {"none": 1.0, "gzip": 4.0, "snappy": 2.5, "lz4": 2.8, "zstd": 4.5}
+# Compression of the records section, measured for the json payload in batches of ~20 records
+# (docs/producer-tuning-model.md); bigger batches compress better. An input: --compression-ratio overrides.
+ASSUMED_RATIO = {"none": 1.0, "gzip": 3.5, "snappy": 2.3, "lz4": 2.05, "zstd": 3.4}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +88,8 @@ def _cap(knobs: Knobs, per_record: int) -> tuple[int, str]:
 
 def _batch(rate: float | None, linger_s: float, cap: int, cap_name: str) -> tuple[float, str, float | None]:
     """(records per batch, what closed it, how long its first record waited) for one partition."""
-    if rate is None:
-        return float(cap), f"{cap_name} (unlimited rate: batches leave full)", None
+    if rate is None:  # an upper bound: how full they really get depends on how fast the client enqueues
+        return float(cap), f"{cap_name} (upper bound at unlimited rate)", None
     if rate * linger_s >= cap - 1:
         return float(cap), cap_name, (cap - 1) / rate
     return 1.0 + rate * linger_s, "linger.ms", linger_s
@@ -99,19 +100,13 @@ def predict(knobs: Knobs, workload: Workload, inputs: ModelInputs = ModelInputs(
     rate = workload.rate
     linger_s = knobs.linger_ms / 1000.0
     if workload.keys:
-        rates = [share * rate if rate else None for share in partition_shares(workload.keys, workload.partitions)]
-        rates = [r for r in rates if r is None or r > 0]
-        active = len(rates)
-        window_s = linger_s
-    else:  # keyless: the sticky partitioner feeds one partition at a time, for STICKY_LINGER_MS each
+        shares = [s for s in partition_shares(workload.keys, workload.partitions) if s > 0]
+        rates, active = [share * rate if rate else None for share in shares], len(shares)
+    else:  # keyless: the sticky partitioner feeds one partition at a time, for longer than linger.ms
         rates, active = [rate], 1
-        window_s = min(linger_s, STICKY_LINGER_MS / 1000.0)
     per_record = record_bytes(key_len, workload.record_size, offset_delta=32)
     cap, cap_name = _cap(knobs, per_record)
-    shape = [_batch(r, window_s, cap, cap_name) for r in rates]
-    if window_s < linger_s:  # a keyless batch fills for the sticky window, then sits until linger.ms ends
-        shape = [(b, "sticky.partitioning.linger.ms" if why == "linger.ms" else why, linger_s if w else w)
-                 for b, why, w in shape]
+    shape = [_batch(r, linger_s, cap, cap_name) for r in rates]
     sizes = [b for b, _, _ in shape]
     limited_by = Counter(why for _, why, _ in shape).most_common(1)[0][0]
     waits = [w for _, _, w in shape if w is not None]
@@ -167,7 +162,7 @@ def model_grid(cells: list[Cell], workload: Workload, inputs: ModelInputs = Mode
             "compression_ratio": inputs.compression_ratio or dict(ASSUMED_RATIO),
             "batch_header_bytes": BATCH_HEADER_BYTES,
             "request_overhead_bytes": REQUEST_OVERHEAD_BYTES,
-            "sticky_partitioning_linger_ms": STICKY_LINGER_MS,
+            "sticky_partitioning_linger_ms": f"{STICKY_FACTOR} × linger.ms (unset: librdkafka's default)",
             "arrivals": "steady (evenly spaced), keys sent in turn",
         },
         "cells": [

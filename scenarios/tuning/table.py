@@ -78,7 +78,7 @@ def measurement_table(result: Mapping[str, Any]) -> Table:
             _with_spread(py, "mean_batch_records", 1),
             _with_spread(py, "produce_requests", 0),
             _with_spread(py, "cpu_pct", 0),
-            _java(java, cell["errors"], "msgs_per_s", 0),
+            _java(java, cell["errors"], "msgs_per_s", 0) + (" [yellow]*[/yellow]" if cell["warnings"] else ""),
             _java(java, [], "latency_ms.p99", 1),
             _num(ratio, 2) if ratio else "–",
         )

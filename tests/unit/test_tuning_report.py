@@ -81,3 +81,12 @@ def test_meets_target_needs_throughput_and_p99_at_once() -> None:
     assert meets_target(cell, min_msgs_per_s=8_000, max_p99_ms=10)[0]
     ok, why = meets_target(cell, min_msgs_per_s=8_000, max_p99_ms=5)
     assert not ok and "p99 8.0 ms (needs ≤ 5)" in why
+
+
+def test_a_perf_test_above_the_offered_rate_is_flagged_as_catching_up() -> None:
+    from scenarios.tuning.grid import Workload
+    from scenarios.tuning.measure import catch_up_warning
+
+    assert catch_up_warning(Workload(rate=10_000), {"msgs_per_s": 10_300}) is None
+    assert "catching up" in catch_up_warning(Workload(rate=10_000), {"msgs_per_s": 18_000})
+    assert catch_up_warning(Workload(rate=None), {"msgs_per_s": 90_000}) is None
