@@ -157,7 +157,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     if args.html:
         from scenarios.tuning.report import write_report
 
-        err.print(f"report: {write_report(result, args.html)}")
+        print(f"report: {write_report(result, args.html)}", file=sys.stderr)  # unwrapped, to copy
     if args.json:
         print(json.dumps(result))
         return 0

@@ -104,10 +104,15 @@ def _cell_text(summary: Mapping[str, Mapping[str, Any]], name: str) -> str:
     s = summary.get(name)
     if not s:
         return "–"
-    text = f"{s['median']:,.2f}".rstrip("0").rstrip(".")
+    text = _short(s["median"])
     if s["n"] > 1:
-        text += f'<br><span class="spread">{s["min"]:,.1f}–{s["max"]:,.1f}</span>'
+        text += f'<br><span class="spread">{_short(s["min"])}–{_short(s["max"])}</span>'
     return text
+
+
+def _short(value: float) -> str:
+    """Three significant figures or the whole number, whichever is longer: 0.94, 21.6, 9,996."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
 MEASURED_COLUMNS = (("msgs/s", "msgs_per_s"), ("MiB/s", "mb_per_s"), ("p50 ms", "latency_ms.p50"),
@@ -153,7 +158,8 @@ def render(result: Mapping[str, Any]) -> str:
         title, kind = "Producer tuning, measured", "measured on a real broker"
         specs, table = measurement_charts(result), measurement_table_html(result)
         subtitle += f", {result['runs_per_cell']} run(s) per cell, {result['started_at']}"
-        notes = list(result.get("notes", []))
+        notes = list(result.get("notes", [])) + [f"skipped: {x}" for x in result.get("skipped", [])]
+        notes += [f"{c['name']}: {w}" for c in result["cells"] for w in c.get("warnings", [])]
     page = resources.files("scenarios.tuning").joinpath("report.html").read_text(encoding="utf-8")
     replacements = {
         "__TITLE__": html.escape(title),
