@@ -151,8 +151,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         print(f"kafkalab tune: error: {exc}", file=sys.stderr)
         return 2
     except (BrokerError, LauncherError, PerfTestError, FileNotFoundError) as exc:
-        print(f"kafkalab tune: {exc}" + ("" if args.mode == "sim" else
-              " (is a broker running? `kafkalab kafka up` starts one)"), file=sys.stderr)
+        print(f"kafkalab tune: {exc}", file=sys.stderr)
         return 1
     if args.html:
         from scenarios.tuning.report import write_report
