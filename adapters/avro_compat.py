@@ -56,6 +56,8 @@ def read_problems(reader: Schema, writer: Schema) -> list[str]:
     if result.compatibility is SchemaCompatibilityType.compatible:
         return []
     messages, locations = sorted(result.messages), sorted(result.locations)
+    if len(locations) > 1:
+        locations = [at for at in locations if at != "/"]  # the root comes along whenever any part fails
     if len(messages) == len(locations) == 1:
         return [f"{messages[0]} at {locations[0]}"]
     return [f"{', '.join(messages)} at {', '.join(locations)}"]

@@ -51,7 +51,7 @@ def translate(exc: Exception, subject: str | None = None, url: str = "") -> port
         return port.IncompatibleSchema(subject or "?", exc.error_message)
     if kind is not None:
         return kind(exc.error_message)
-    if exc.error_code == -1:  # the body was not a registry's JSON: something else answers there
+    if exc.error_code in (-1, None):  # the body was not a registry's error JSON: something else answers there
         return port.RegistryUnavailable(
             f"{url or 'the address'} answered HTTP {exc.http_status_code} but not as a schema registry "
             f"(wrong port or path? Apicurio's is .../apis/ccompat/v7)"

@@ -12,6 +12,7 @@ COMMAND_MODULES = (
     "scenarios.cmd_services",
     "scenarios.cmd_labs",
     "compose.cli",
+    "scenarios.schema_cli",
 )
 
 
