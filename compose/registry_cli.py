@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from compose.runtime import LauncherError
+from compose.cli import _guarded, _say  # the same error handling as `kafkalab kafka`
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -52,21 +52,6 @@ def _data(args: argparse.Namespace):
     from compose.registry import RegistryData
 
     return RegistryData(Path(args.data_dir).resolve()) if args.data_dir else None
-
-
-def _guarded(command):
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return command(args)
-        except LauncherError as exc:
-            print(f"kafkalab: {exc}", file=sys.stderr)
-            return 1
-
-    return run
-
-
-def _say(line: str) -> None:
-    print(line, file=sys.stderr)
 
 
 def _up(args: argparse.Namespace) -> int:
