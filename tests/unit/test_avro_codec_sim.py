@@ -163,3 +163,19 @@ def test_a_registry_that_does_not_answer_is_unavailable_not_poison() -> None:
         codec.decode(Record("orders", 0, 0, b"o1", b"\x00\x00\x00\x00\x01\x02"))
     with pytest.raises(RegistryUnavailable):
         codec.encode(Event.caused_by("c", "PaymentFailed", **SAMPLE["PaymentFailed"]), Topics())
+
+
+def test_a_registry_outage_while_consuming_rewinds_instead_of_dead_lettering() -> None:
+    world = World(5)
+    broker = SimBroker(world)
+    down = AvroCodec(connect("http://127.0.0.1:9/apis/ccompat/v7", timeout_s=1, retries=0))
+    shop = build_shop(broker, memory_stores(), broker.clock, SeededIds(5), config=ServiceConfig(codec=down))
+    payment = next(s for s in shop.services if s.name == "payment-0")
+    good = avro_codec().encode(Event.caused_by("x", "OrderCreated", **SAMPLE["OrderCreated"]), Topics())
+    producer = broker.producer()
+    producer.produce(good[0], good[2], key=good[1], headers=good[3])
+    producer.flush()
+    for _ in range(3):
+        assert payment.step() >= 1  # not quiet: the record waits for the registry
+    assert payment.dead_lettered == 0 and records(world, "orders.dlq") == []
+    assert payment.consumer.position(next(iter(payment.consumer.assignment()))) == 0
