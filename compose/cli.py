@@ -51,6 +51,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     db_up = db_actions.add_parser("up", help="use DATABASE_URL or start the local server; print the DSN")
     db_up.set_defaults(func=_guarded(_db_up))
 
+    # `kafkalab registry ...` (the schema registry) lives in its own module.
+    from compose import registry_cli
+
+    registry_cli.register(subparsers)
+
 
 def _data_dir_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=None,

@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "scenarios.cmd_labs",
     "compose.cli",
     "scenarios.tuning.cli",
+    "scenarios.schema_cli",
 )
 
 

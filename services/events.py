@@ -210,8 +210,13 @@ def _value(event: Event) -> bytes:
 
 def encode(event: Event, topics: Topics) -> tuple[str, bytes, bytes, Headers]:
     """(topic, key, value, headers) of the record that carries ``event``."""
+    key, headers = envelope(event)
+    return topics.for_event(event.event_type), key, _value(event), headers
+
+
+def envelope(event: Event) -> tuple[bytes, Headers]:
+    """The key (the order id) and tracing headers of ``event``'s record, whatever the value format."""
     event_type = event.event_type
-    value = _value(event)
     order_id = event.order_id.encode()
     headers: Headers = (
         ("correlation-id", order_id),
@@ -219,7 +224,7 @@ def encode(event: Event, topics: Topics) -> tuple[str, bytes, bytes, Headers]:
         ("event-id", event.event_id.encode()),
         ("causation-id", event.causation_id.encode()),
     )
-    return topics.for_event(event_type), order_id, value, headers
+    return order_id, headers
 
 
 def decode(record: Record) -> Event:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from services.codec import JSON, Codec
 from services.events import Event, Topics, header_text
 from services.ports import Record, StoreTransaction
 
@@ -33,6 +34,7 @@ class ServiceConfig:
     log_records: bool = False  # a debug line per record; off by default, it costs throughput
     static_membership: bool = False  # group.instance.id = the instance name (no rebalance on restart)
     session_timeout_ms: int = 45_000  # how long a crashed member keeps its partitions
+    codec: Codec = JSON  # how events become record values and back (services.codec)
 
 
 @dataclass(frozen=True, slots=True)

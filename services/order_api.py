@@ -20,7 +20,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from services.catalog import DEFAULT_CATALOG, Catalog
-from services.events import ORDER_CREATED, Event, Topics, encode
+from services.codec import JSON, Codec
+from services.events import ORDER_CREATED, Event, Topics
 from services.ids import IdGenerator
 from services.ports import Clock, Order, StateStore
 
@@ -123,7 +124,9 @@ class OrderApi:
         *,
         catalog: Catalog = DEFAULT_CATALOG,
         topics: Topics | None = None,
+        codec: Codec = JSON,
     ) -> None:
+        self.codec = codec
         self.store = store
         self.clock = clock
         self.ids = ids
@@ -154,7 +157,7 @@ class OrderApi:
         )
         with self.store.transaction() as tx:
             tx.insert_order(order)
-            tx.add_outbox(*encode(created, self.topics))
+            tx.add_outbox(*self.codec.encode(created, self.topics))
         return order
 
     def get_order(self, order_id: str) -> Order | None:

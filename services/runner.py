@@ -33,7 +33,7 @@ from typing import Any
 
 import structlog
 
-from services.events import SCHEMAS, Event, PoisonRecord, decode, encode, header_text
+from services.events import SCHEMAS, Event, PoisonRecord, header_text
 from services.handling import FailedRecord, Handler, ProcessingError, RetriableError, ServiceConfig
 from services.ports import (
     Broker,
@@ -49,6 +49,7 @@ from services.ports import (
     StoreError,
     TopicPartition,
 )
+from services.registry import RegistryUnavailable
 
 __all__ = ["EventService", "FailedRecord", "Handler", "ProcessingError", "RetriableError", "ServiceConfig"]
 
@@ -90,6 +91,7 @@ class EventService:
         self._last_trouble: tuple[str, str] | None = None
         self._ignored_types = {t.encode() for t in SCHEMAS if t not in handler.event_types}
         self.dead_lettered = 0
+        self._encode, self._decode = self.config.codec.encode, self.config.codec.decode
 
     # ------------------------------------------------------------ the loop body
 
@@ -215,10 +217,13 @@ class EventService:
         if declared in self._ignored_types:
             return  # a well-known type this service does not act on: not worth decoding
         try:
-            event = decode(record)
+            event = self._decode(record)
         except PoisonRecord as exc:
             self._dead_letter(FailedRecord(record, None, exc, 1))
             return
+        except RegistryUnavailable as exc:  # good records must not be dead-lettered for an outage
+            self._broker_trouble("schema registry unavailable", exc)
+            raise _Rewind from exc
         if self.config.log_records:
             self._record_log(record, event.event_type).debug("handling")
         attempt = 0
@@ -246,7 +251,7 @@ class EventService:
             tx.mark_processed(group_id, event_id)
             caused_events = self.handler.handle(tx, event, self.clock.now_ms())
             for caused in caused_events:
-                tx.add_outbox(*encode(caused, self.topics))
+                tx.add_outbox(*self._encode(caused, self.topics))
 
     def _dead_letter(self, failed: FailedRecord) -> None:
         record = failed.record
@@ -280,7 +285,7 @@ class EventService:
             tx.add_outbox(self.topics.dlq(record.topic), record.key, record.value, record.headers + dlq_headers)
             if compensate:
                 for caused in self.handler.on_dead_letter(tx, failed, self.clock.now_ms()):
-                    tx.add_outbox(*encode(caused, self.topics))
+                    tx.add_outbox(*self._encode(caused, self.topics))
             self.dead_lettered += 1  # counted even if the commit fails; a count, not a ledger
 
     def _record_log(self, record: Record, event_type: str | None) -> Any:

@@ -63,7 +63,7 @@ class Shop:
         self.catalog = catalog
         self.config = config
         self.logger = logger
-        self.api = OrderApi(stores["order"], clock, ids, catalog=catalog, topics=config.topics)
+        self.api = OrderApi(stores["order"], clock, ids, catalog=catalog, topics=config.topics, codec=config.codec)
         self.services: list[EventService] = []
         self._counts = dict.fromkeys(KINDS, 0)
 
