@@ -111,6 +111,15 @@ def fault_control_port(port_offset: int = 0) -> int:
     return FAULT_CONTROL_PORT + port_offset
 
 
+def port_offset_of(bootstrap: str) -> int | None:
+    """The port offset of a local cluster from its bootstrap (localhost:17092 -> 8000); None if not one of ours."""
+    host, _, port = bootstrap.split(",")[0].strip().rpartition(":")
+    if host not in ("localhost", "127.0.0.1") or not port.isdigit():
+        return None
+    offset = int(port) - BASE_PORTS[EXTERNAL]
+    return offset if 0 <= offset <= MAX_PORT_OFFSET else None
+
+
 def replication_settings(size: int) -> dict[str, int]:
     """Replication factor and min ISR for internal and default topics: 1/1 alone, 3/2 with three."""
     return {"replication_factor": size, "min_isr": 1 if size == 1 else 2}

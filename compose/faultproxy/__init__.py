@@ -5,10 +5,12 @@ the background and ``FaultProxyClient`` drives it over its control channel. Both
 commands, named like the simulator's story steps. docs/fault-proxy.md tells the whole story.
 """
 
+from compose.faultproxy.background import attach
 from compose.faultproxy.commands import COMMANDS, FaultCommands, FaultProxyError
 from compose.faultproxy.connection import Limits
 from compose.faultproxy.control import FaultProxyClient
 from compose.faultproxy.proxy import FaultProxy, Route, cluster_routes
 
 __all__ = ["COMMANDS", "FaultCommands", "FaultProxy", "FaultProxyClient", "FaultProxyError", "Limits", "Route",
-           "cluster_routes"]
+           "attach", "cluster_routes"]
+

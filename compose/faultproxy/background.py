@@ -7,16 +7,19 @@ while its command line is our proxy's and names this data dir, so a recycled pid
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from compose import processes
 from compose.config import DataDir, parse_properties
-from compose.faultproxy.commands import FaultProxyError
+from compose.faultproxy.commands import FaultCommands, FaultProxyError
 from compose.faultproxy.control import FaultProxyClient
+from compose.faultproxy.proxy import FaultProxy
 from compose.topology import FAULTY, cluster_nodes, fault_control_port, proxy_bootstrap
 
 MODULE = "compose.faultproxy"
@@ -33,7 +36,7 @@ class ProxyProcess:
     log: str
 
     def client(self) -> FaultProxyClient:
-        return FaultProxyClient(self.control_port)
+        return FaultProxyClient(self.control_port, bootstrap=self.bootstrap)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -129,3 +132,23 @@ def describe(data: DataDir) -> dict | None:
     found["active"] = report["active"]
     found["counts"] = report["counts"]
     return found
+
+
+@contextlib.contextmanager
+def attach(brokers: int = 1, port_offset: int = 0) -> Iterator[FaultCommands]:
+    """Fault control of a local cluster, for a lab or a test: the background proxy when one answers on the
+    cluster's control port (left running), else an in-process one (stopped on leaving, also on error).
+
+    Either way the handle has the fault methods and ``bootstrap``, the address clients should use.
+    """
+    client = FaultProxyClient(fault_control_port(port_offset), bootstrap=proxy_bootstrap(brokers, port_offset))
+    if client.ping():
+        yield client
+        return
+    for node in cluster_nodes(brokers, port_offset):
+        if not processes.port_in_use(node.faulty_port):
+            raise FaultProxyError(
+                f"no broker listens on node {node.node_id}'s {FAULTY} port 127.0.0.1:{node.faulty_port}: start Kafka "
+                f"with `kafkalab kafka up` (a broker started by an older kafkalab needs a restart)")
+    with FaultProxy.for_cluster(brokers, port_offset) as proxy:
+        yield proxy

@@ -77,8 +77,9 @@ async def _send(writer: asyncio.StreamWriter, answer: dict[str, Any]) -> None:
 class FaultProxyClient(FaultCommands):
     """Drives a fault proxy running in another process through its control channel."""
 
-    def __init__(self, port: int, host: str = CONTROL_HOST, timeout: float = 15.0) -> None:
+    def __init__(self, port: int, host: str = CONTROL_HOST, timeout: float = 15.0, bootstrap: str | None = None) -> None:
         self.port, self.host, self.timeout = port, host, timeout
+        self.bootstrap = bootstrap  # where clients connect to go through that proxy, when known
 
     def command(self, op: str, **args: Any) -> dict[str, Any]:
         message = json.dumps({"op": op, "args": {k: v for k, v in args.items() if v is not None}})

@@ -188,6 +188,9 @@ class FrameSplitter:
     def feed(self, data: bytes) -> list[Piece]:
         pieces: list[Piece] = []
         view = memoryview(data)
+        if self._remaining >= len(data):  # the whole chunk is the middle of a large frame: pass it on as it is
+            self._remaining -= len(data)
+            return [Piece(data, ends_frame=not self._remaining)] if data else []
         while view:
             if self._remaining:
                 take = min(self._remaining, len(view))
