@@ -338,3 +338,16 @@ def test_an_unreachable_upstream_closes_the_client_and_says_so():
             client.send(3, 1)
             client.receive()
         until(lambda: proxy.report()["counts"].get("upstream_unreachable") == 1, what="the report")
+
+
+def test_broker_down_for_one_node_leaves_the_others_reachable(broker):
+    routes = [Route(node, free_port(), broker.port) for node in (1, 2, 3)]
+    with FaultProxy(routes) as proxy:
+        proxy.broker_down(60_000, node=2)
+        with pytest.raises(ConnectionRefusedError):
+            Client(routes[1].listen_port)
+        for route in (routes[0], routes[2]):
+            client = Client(route.listen_port)
+            client.send(3, route.node)
+            assert client.receive()[0] == route.node
+        assert [r["listening"] for r in proxy.report()["routes"]] == [True, False, True]
