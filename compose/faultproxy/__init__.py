@@ -9,7 +9,8 @@ from compose.faultproxy.background import attach
 from compose.faultproxy.commands import COMMANDS, FaultCommands, FaultProxyError
 from compose.faultproxy.connection import Limits
 from compose.faultproxy.control import FaultProxyClient
-from compose.faultproxy.proxy import FaultProxy, Route, cluster_routes
+from compose.faultproxy.proxy import FaultProxy
+from compose.faultproxy.routes import Route, cluster_routes
 
 __all__ = ["COMMANDS", "FaultCommands", "FaultProxy", "FaultProxyClient", "FaultProxyError", "Limits", "Route",
            "attach", "cluster_routes"]

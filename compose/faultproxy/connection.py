@@ -157,6 +157,7 @@ class Connection:
                     action, hold = self._on_request(piece.head)
                     if action == "cut":
                         self.cut("isolate")
+                    if self.closed:
                         return
                 if action == "forward":
                     await to_broker.put(piece.data, hold)
@@ -182,16 +183,20 @@ class Connection:
         try:
             return splitter.feed(data)
         except ProtocolError as exc:
-            self.state.note("proxy", "protocol_error", node=self.node, connection=self.number, error=str(exc))
-            self._close(abort=True)
+            self._fail("protocol_error", error=str(exc))
             return None
+
+    def _fail(self, action: str, **detail) -> None:
+        """The proxy itself closes the connection: a stream it cannot read, or a limit passed."""
+        self.state.note("proxy", action, node=self.node, connection=self.number, client_id=self.client_id, **detail)
+        self._close(abort=True)
 
     def _on_request(self, head: bytes) -> tuple[str, float]:
         try:
             header = parse_request_header(head)
         except ProtocolError as exc:
-            self.state.note("proxy", "protocol_error", node=self.node, connection=self.number, error=str(exc))
-            return "cut", 0.0
+            self._fail("protocol_error", error=str(exc))
+            return "closed", 0.0
         self.state.count("requests")
         if self.client_id is None:
             self.client_id = header.client_id
@@ -204,8 +209,8 @@ class Connection:
             self.blackholed = True
         elif verdict.action == "forward" and verdict.expects_response:
             if len(self.in_flight) >= self.limits.max_in_flight:
-                self.state.note("proxy", "too_many_in_flight", node=self.node, connection=self.number)
-                return "cut", 0.0
+                self._fail("too_many_in_flight", limit=self.limits.max_in_flight)
+                return "closed", 0.0
             self.in_flight.append(InFlight(header, verdict, produce.topics if produce else ()))
         return verdict.action, verdict.delay_s
 

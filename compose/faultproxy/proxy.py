@@ -17,10 +17,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import ipaddress
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from compose.faultproxy.commands import (
@@ -32,9 +30,8 @@ from compose.faultproxy.commands import (
 )
 from compose.faultproxy.connection import Connection, Limits
 from compose.faultproxy.faults import FaultState, ResponseRule
-from compose.topology import cluster_nodes
+from compose.faultproxy.routes import Route, cluster_routes
 
-LOOPBACK = ("127.0.0.1", "::1")
 RETRY_BIND_S = 0.2  # a listener that could not reopen after an outage tries again this often
 
 
@@ -50,40 +47,6 @@ async def _close_server(server: asyncio.base_events.Server) -> None:
     for _ in range(3):
         await asyncio.sleep(0)
     server.close()
-
-
-def check_loopback(host: str, what: str) -> str:
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback and host in LOOPBACK
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise FaultProxyError(f"the fault proxy stays on loopback: {what} must be 127.0.0.1 or ::1, not {host!r}")
-    return host
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """Clients connect to ``listen_port``; their bytes go to the broker node's FAULTY ``upstream_port``."""
-
-    node: int
-    listen_port: int
-    upstream_port: int
-    host: str = "127.0.0.1"  # both ends: the proxy is loopback-only
-
-    def __post_init__(self) -> None:
-        check_loopback(self.host, "the host")
-        for port in (self.listen_port, self.upstream_port):
-            if not 1 <= port <= 65535:
-                raise FaultProxyError(f"port {port} is not a TCP port (1..65535)")
-
-    @property
-    def address(self) -> str:
-        return f"[{self.host}]:{self.listen_port}" if ":" in self.host else f"{self.host}:{self.listen_port}"
-
-
-def cluster_routes(brokers: int = 1, port_offset: int = 0) -> list[Route]:
-    return [Route(n.node_id, n.proxy_port, n.faulty_port) for n in cluster_nodes(brokers, port_offset)]
 
 
 class FaultProxy(FaultCommands):
@@ -102,6 +65,7 @@ class FaultProxy(FaultCommands):
         self._numbers = 0
         self._reopen: asyncio.TimerHandle | None = None
         self._stopping: asyncio.Event | None = None
+        self._enforcing: asyncio.Lock | None = None  # one _enforce at a time: both may close and reopen listeners
 
     @classmethod
     def for_cluster(cls, brokers: int = 1, port_offset: int = 0, **options: Any) -> FaultProxy:
@@ -183,6 +147,10 @@ class FaultProxy(FaultCommands):
 
     async def _enforce(self) -> None:
         """Make listeners and connections agree with the armed faults (outages, isolation, heal)."""
+        async with self._enforcing:
+            await self._enforce_locked()
+
+    async def _enforce_locked(self) -> None:
         down = self.state.down_nodes()
         for route in self.routes:
             if None in down or route.node in down:
@@ -233,6 +201,7 @@ class FaultProxy(FaultCommands):
         from compose.faultproxy.control import serve_control
 
         self._stopping = asyncio.Event()
+        self._enforcing = asyncio.Lock()
         control = None
         try:
             for route in self.routes:
