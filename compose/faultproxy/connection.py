@@ -102,7 +102,8 @@ class Connection:
         self._task = asyncio.current_task()
         try:
             async with asyncio.timeout(self.limits.connect_timeout_s):  # not wait_for: it can lose the socket
-                reader, writer = await asyncio.open_connection(upstream_host, upstream_port)
+                reader, writer = await asyncio.open_connection(upstream_host, upstream_port,
+                                                               limit=self.limits.read_bytes)
         except (TimeoutError, OSError) as exc:
             self.state.note("proxy", "upstream_unreachable", node=self.node, connection=self.number,
                             upstream=f"{upstream_host}:{upstream_port}", error=str(exc) or type(exc).__name__)

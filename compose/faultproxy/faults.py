@@ -152,7 +152,8 @@ class FaultState:
             mode = self._armed.isolated.get(header.client_id) if header.client_id is not None else None
             if mode is not None:
                 action = "cut" if mode == "cut" else "swallow"
-                self._note_request_locked("isolate", "connection_cut" if mode == "cut" else "request_blackholed",
+                # (cut: the proxy records the cut itself; this event names the request that revealed the client)
+                self._note_request_locked("isolate", "request_refused" if mode == "cut" else "request_blackholed",
                                           conn, header, produce)
                 return RequestVerdict(action, expects_response=expects, fault="isolate")
             delay = self._armed.latency_s["to_broker"]

@@ -238,7 +238,8 @@ class FaultProxy(FaultCommands):
     async def _listen(self, route: Route, reopening: bool = False) -> None:
         try:
             self._servers[route.node] = await asyncio.start_server(
-                lambda r, w: self._accept(route, r, w), route.host, route.listen_port, reuse_address=True)
+                lambda r, w: self._accept(route, r, w), route.host, route.listen_port, reuse_address=True,
+                limit=self.limits.read_bytes)  # the reader buffers up to this before TCP pushes back
         except OSError as exc:
             if not reopening:
                 raise FaultProxyError(
