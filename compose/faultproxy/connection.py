@@ -113,7 +113,9 @@ class Connection:
         to_broker = Outbox(writer, self.limits.max_queued_chunks)
         to_client = Outbox(self.client_writer, self.limits.max_queued_chunks)
         tasks = [asyncio.ensure_future(job) for job in (
-            self._pump_requests(to_broker), self._pump_responses(reader, to_client), to_broker.run(), to_client.run())]
+            self._pump(self.client_reader, to_broker, REQUEST_HEAD_LIMIT, "bytes_to_broker", self._on_request),
+            self._pump(reader, to_client, RESPONSE_HEAD_LIMIT, "bytes_to_client", self._on_response),
+            to_broker.run(), to_client.run())]
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -145,39 +147,24 @@ class Connection:
         if abort and self._task is not None and self._task is not asyncio.current_task():
             self._task.cancel()
 
-    async def _pump_requests(self, to_broker: Outbox) -> None:
-        splitter = FrameSplitter(REQUEST_HEAD_LIMIT, self.limits.max_frame_bytes)
-        action, hold = "forward", 0.0
-        while data := await self.client_reader.read(self.limits.read_bytes):
-            self.state.count("bytes_to_broker", len(data))
-            pieces = self._split(splitter, data)
-            if pieces is None:
-                return
-            for piece in pieces:
-                if piece.head is not None:
-                    action, hold = self._on_request(piece.head)
-                    if action == "cut":
-                        self.cut("isolate")
-                    if self.closed:
-                        return
-                if action == "forward":
-                    await to_broker.put(piece.data, hold)
-        await to_broker.flush()
-
-    async def _pump_responses(self, reader: asyncio.StreamReader, to_client: Outbox) -> None:
-        splitter = FrameSplitter(RESPONSE_HEAD_LIMIT, self.limits.max_frame_bytes)
+    async def _pump(self, reader: asyncio.StreamReader, outbox: Outbox, head_limit: int, counter: str,
+                    on_head) -> None:
+        """Read, cut into frame pieces, ask ``on_head`` about each frame, pass on what it lets through."""
+        splitter = FrameSplitter(head_limit, self.limits.max_frame_bytes)
         forward, hold = True, 0.0
         while data := await reader.read(self.limits.read_bytes):
-            self.state.count("bytes_to_client", len(data))
+            self.state.count(counter, len(data))
             pieces = self._split(splitter, data)
             if pieces is None:
                 return
             for piece in pieces:
                 if piece.head is not None:
-                    forward, hold = self._on_response(piece.head)
+                    forward, hold = on_head(piece.head)
+                    if self.closed:
+                        return
                 if forward:
-                    await to_client.put(piece.data, hold)
-        await to_client.flush()
+                    await outbox.put(piece.data, hold)
+        await outbox.flush()  # the other side said goodbye: hand on what is still held first
 
     def _split(self, splitter: FrameSplitter, data: bytes) -> list[Piece] | None:
         """The frame pieces in ``data``, or None (and the connection cut) when it is not Kafka."""
@@ -192,12 +179,13 @@ class Connection:
         self.state.note("proxy", action, node=self.node, connection=self.number, client_id=self.client_id, **detail)
         self._close(abort=True)
 
-    def _on_request(self, head: bytes) -> tuple[str, float]:
+    def _on_request(self, head: bytes) -> tuple[bool, float]:
+        """(forward?, seconds to hold it) for a request; cuts the connection when the verdict says so."""
         try:
             header = parse_request_header(head)
         except ProtocolError as exc:
             self._fail("protocol_error", error=str(exc))
-            return "closed", 0.0
+            return False, 0.0
         self.state.count("requests")
         if self.client_id is None:
             self.client_id = header.client_id
@@ -206,14 +194,18 @@ class Connection:
             with contextlib.suppress(ProtocolError):
                 produce = parse_produce(head, header)
         verdict = self.state.on_request(self.info, header, produce)
+        if verdict.action == "cut":
+            self.cut("isolate")
+            return False, 0.0
         if verdict.action == "swallow":
             self.blackholed = True
-        elif verdict.action == "forward" and verdict.expects_response:
+            return False, 0.0
+        if verdict.expects_response:
             if len(self.in_flight) >= self.limits.max_in_flight:
                 self._fail("too_many_in_flight", limit=self.limits.max_in_flight)
-                return "closed", 0.0
+                return False, 0.0
             self.in_flight.append(InFlight(header, verdict, produce.topics if produce else ()))
-        return verdict.action, verdict.delay_s
+        return True, verdict.delay_s
 
     def _on_response(self, head: bytes) -> tuple[bool, float]:
         self.state.count("responses")
