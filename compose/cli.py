@@ -1,4 +1,4 @@
-"""``kafkalab kafka up|down|status``, ``kafkalab kafka-cli TOOL ...`` and ``kafkalab db up``."""
+"""``kafkalab kafka up|down|status|faults``, ``kafkalab kafka-cli TOOL ...`` and ``kafkalab db up``."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     up.add_argument("--port-offset", type=int, default=0,
                     help="a private cluster: every listener port shifted by this (1000: localhost:10092); "
                          "use it with its own --data-dir")
+    up.add_argument("--faults", action="store_true",
+                    help="also run the fault proxy (clients bootstrap through 127.0.0.1:9094; `kafka faults` "
+                         "drives it; `kafka down` stops it)")
     _data_dir_option(up)
     up.set_defaults(func=_guarded(_kafka_up))
 
@@ -35,6 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status.add_argument("--json", action="store_true")
     _data_dir_option(status)
     status.set_defaults(func=_guarded(_kafka_status))
+
+    from compose.faultproxy.cli import register as register_faults
+
+    register_faults(actions, _data_dir_option)
 
     cli = subparsers.add_parser(
         "kafka-cli",
@@ -89,15 +96,16 @@ def _kafka_up(args: argparse.Namespace) -> int:
     from compose import launcher
 
     result = launcher.up(args.brokers, wait=args.wait, timeout=args.timeout, echo=_say, data=_data(args),
-                         port_offset=args.port_offset)
+                         port_offset=args.port_offset, faults=args.faults)
     times = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items() if v)
+    proxied = f"; through the fault proxy: {result.fault_proxy}" if result.fault_proxy else ""
     if not args.wait:
-        print(f"Kafka {result.outcome} on {result.bootstrap} (readiness not checked)")
+        print(f"Kafka {result.outcome} on {result.bootstrap} (readiness not checked){proxied}")
         return 0
     if not result.ready:
         print(f"Kafka on {result.bootstrap} is not ready: {result.detail}", file=sys.stderr)
         return 1
-    print(f"Kafka ready on {result.bootstrap} ({result.outcome}{'; ' + times if times else ''})")
+    print(f"Kafka ready on {result.bootstrap} ({result.outcome}{'; ' + times if times else ''}){proxied}")
     return 0
 
 
@@ -122,7 +130,23 @@ def _kafka_status(args: argparse.Namespace) -> int:
         print(f"  bootstrap  {status.bootstrap}")
         print(f"  ready      {'yes' if status.ready else 'no'} ({status.detail})")
         print(f"  data       {status.data_dir}")
+        print(f"  faults     {_describe_proxy(status.fault_proxy)}")
     return 0 if status.ready else 3
+
+
+def _describe_proxy(proxy: dict | None) -> str:
+    if proxy is None:
+        return "no fault proxy (`kafkalab kafka up --faults` starts one)"
+    head = f"fault proxy pid {proxy['pid']} on {proxy['bootstrap']}, control 127.0.0.1:{proxy['control_port']}"
+    if "error" in proxy:
+        return f"{head}; not answering: {proxy['error']}"
+    active = proxy["active"]
+    armed = [f"{r['fault']}×{r['remaining']}" for r in active["responses"]]
+    armed += [f"broker_down node {d['node'] or 'all'} {d['remaining_ms']} ms left" for d in active["broker_down"]]
+    armed += [f"slow_network {side} {ms} ms" for side, ms in active["latency_ms"].items() if ms]
+    armed += [f"isolate {client} ({mode})" for client, mode in active["isolated"].items()]
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(proxy["counts"].items())) or "nothing done yet"
+    return f"{head}; active: {', '.join(armed) or 'none'}; {counts}"
 
 
 def _kafka_cli(args: argparse.Namespace) -> int:

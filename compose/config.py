@@ -118,6 +118,8 @@ def render_properties(node: Node, log_dirs: Path) -> str:
         internal_port=node.port(INTERNAL),
         broker_port=node.port(BROKER),
         controller_port=node.port(CONTROLLER),
+        faulty_port=node.faulty_port,
+        proxy_port=node.proxy_port,
         internal_host=node.internal_host,
         log_dirs=str(log_dirs),
         replication_factor=replication["replication_factor"],

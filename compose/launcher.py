@@ -16,12 +16,14 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from adapters import kafka_readiness as readiness
 from compose import processes
 from compose.config import ClusterState, DataDir, new_cluster_id, render_properties
+from compose.faultproxy import background as fault_proxy
+from compose.faultproxy.commands import FaultProxyError
 from compose.runtime import (
     LauncherError,
     broker_command,
@@ -30,7 +32,7 @@ from compose.runtime import (
     kafkalab_home,
     tool_command,
 )
-from compose.topology import EXTERNAL, KAFKA_VERSION, bootstrap_servers, cluster_nodes
+from compose.topology import EXTERNAL, FAULTY, KAFKA_VERSION, bootstrap_servers, cluster_nodes
 
 Echo = Callable[[str], None]
 
@@ -42,6 +44,7 @@ class UpResult:
     outcome: str  # "started", "already-running", "reused-external", "reused-env"
     detail: str
     timings: dict[str, float] = field(default_factory=dict)  # seconds: fetch, format, start_to_ready
+    fault_proxy: str | None = None  # with faults=True: the bootstrap through the fault proxy
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,7 @@ class Status:
     data_dir: str
     cluster_id: str | None
     version: str = KAFKA_VERSION
+    fault_proxy: dict | None = None  # the background fault proxy: pid, addresses, active faults
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -72,40 +76,58 @@ def up(
     data: DataDir | None = None,
     echo: Echo = lambda _line: None,
     port_offset: int = 0,
+    faults: bool = False,
 ) -> UpResult:
-    """Make a local cluster of ``brokers`` nodes run (and, with ``wait``, be ready); see module doc."""
+    """Make a local cluster of ``brokers`` nodes run (and, with ``wait``, be ready); see module doc.
+
+    ``faults``: also run the background fault proxy in front of the nodes' FAULTY listeners (only for a
+    cluster this launcher starts or runs: another's listeners are unknown).
+    """
     external = os.environ.get("KAFKA_BOOTSTRAP")
     if external and not port_offset:
+        if faults:
+            raise LauncherError(f"--faults needs a broker started by kafkalab (its FAULTY listener), not "
+                                f"KAFKA_BOOTSTRAP={external}; unset it, or use --port-offset for a private one.")
         echo(f"KAFKA_BOOTSTRAP={external}: using that cluster, starting nothing")
         return _await(external, 1, wait, timeout, "reused-env", {})
     data = data or DataDir()
     cluster_nodes(brokers, port_offset)  # validates the size and the offset
-    bootstrap = bootstrap_servers(brokers, port_offset)
     with processes.exclusive_lock(lock_path()):
-        state = data.load_state()
-        running = _running_pids(data, state)
-        if state and state.port_offset != port_offset:
+        result = _up_locked(brokers, wait, timeout, data, echo, port_offset, faults)
+        return _with_fault_proxy(result, brokers, data, echo, port_offset) if faults else result
+
+
+def _up_locked(
+    brokers: int, wait: bool, timeout: float, data: DataDir, echo: Echo, port_offset: int, faults: bool
+) -> UpResult:
+    bootstrap = bootstrap_servers(brokers, port_offset)
+    state = data.load_state()
+    running = _running_pids(data, state)
+    if state and state.port_offset != port_offset:
+        raise LauncherError(
+            f"{data.root} holds a cluster on port offset {state.port_offset}; run `kafkalab kafka down "
+            f"--wipe` with that data dir before starting one on offset {port_offset}."
+        )
+    if state and any(running.values()):
+        if state.brokers != brokers:
             raise LauncherError(
-                f"{data.root} holds a cluster on port offset {state.port_offset}; run `kafkalab kafka down "
-                f"--wipe` with that data dir before starting one on offset {port_offset}."
+                f"a {state.brokers}-broker cluster is running from {data.root}; "
+                f"run `kafkalab kafka down` before starting {brokers}."
             )
-        if state and any(running.values()):
-            if state.brokers != brokers:
-                raise LauncherError(
-                    f"a {state.brokers}-broker cluster is running from {data.root}; "
-                    f"run `kafkalab kafka down` before starting {brokers}."
-                )
-            if all(running.values()):
-                echo(f"Kafka already running from {data.root} (pids {_pid_list(running)})")
-                return _await(bootstrap, brokers, wait, timeout, "already-running", {}, data)
-        elif not port_offset and _port_taken_by_a_kafka(brokers, echo):
-            return _await(bootstrap, brokers, wait, timeout, "reused-external", {})
-        if state and state.brokers != brokers:
-            raise LauncherError(
-                f"{data.root} holds a {state.brokers}-broker cluster; run `kafkalab kafka down --wipe` "
-                f"to start a {brokers}-broker one."
-            )
-        return _start(brokers, state, running, data, wait, timeout, echo, port_offset)
+        if all(running.values()):
+            echo(f"Kafka already running from {data.root} (pids {_pid_list(running)})")
+            return _await(bootstrap, brokers, wait, timeout, "already-running", {}, data)
+    elif not port_offset and _port_taken_by_a_kafka(brokers, echo):
+        if faults:
+            raise LauncherError(f"--faults needs a broker started from {data.root}; the one on "
+                                f"{bootstrap} was started elsewhere (its listeners are unknown).")
+        return _await(bootstrap, brokers, wait, timeout, "reused-external", {})
+    if state and state.brokers != brokers:
+        raise LauncherError(
+            f"{data.root} holds a {state.brokers}-broker cluster; run `kafkalab kafka down --wipe` "
+            f"to start a {brokers}-broker one."
+        )
+    return _start(brokers, state, running, data, wait, timeout, echo, port_offset)
 
 
 def _start(
@@ -120,7 +142,7 @@ def _start(
 ) -> UpResult:
     to_start = [node for node in cluster_nodes(brokers, port_offset) if not running.get(node.node_id)]
     for node in to_start:  # before the (possibly long) jar fetch: fail fast
-        for name, port in node.ports.items():
+        for name, port in {**node.ports, FAULTY: node.faulty_port}.items():
             if processes.port_in_use(port):
                 raise LauncherError(
                     f"port {port} ({name} listener of node {node.node_id}) is taken by another program. "
@@ -163,9 +185,12 @@ def _start(
 
 
 def down(*, wipe: bool = False, data: DataDir | None = None, echo: Echo = lambda _line: None) -> list[int]:
-    """Stop the brokers this data dir's pid files name (only if they are really our JVMs)."""
+    """Stop the brokers this data dir's pid files name (only if they are really our JVMs), and its fault proxy."""
     data = data or DataDir()
     with processes.exclusive_lock(lock_path()):
+        proxy_pid = fault_proxy.stop(data)
+        if proxy_pid:
+            echo(f"stopped the fault proxy (pid {proxy_pid})")
         state = data.load_state()
         running = _running_pids(data, state)
         pids = [pid for pid in running.values() if pid]
@@ -200,7 +225,20 @@ def status(*, data: DataDir | None = None, probe_timeout: float = 3.0) -> Status
         detail=check.detail if check else "not running",
         data_dir=str(data.root),
         cluster_id=state.cluster_id if state else None,
+        fault_proxy=fault_proxy.describe(data),
     )
+
+
+def _with_fault_proxy(result: UpResult, brokers: int, data: DataDir, echo: Echo, port_offset: int) -> UpResult:
+    """Start (or find) the background fault proxy of a cluster this launcher runs."""
+    try:
+        fault_proxy.check_listeners(data, brokers, port_offset)
+        proxy, started = fault_proxy.start(data, brokers, port_offset)
+    except FaultProxyError as exc:
+        raise LauncherError(str(exc)) from None
+    echo(f"{'started' if started else 'reusing'} the fault proxy (pid {proxy.pid}) on {proxy.bootstrap}, "
+         f"control 127.0.0.1:{proxy.control_port}, events in {proxy.log}")
+    return replace(result, fault_proxy=proxy.bootstrap)
 
 
 def _running_pids(data: DataDir, state: ClusterState | None) -> dict[int, int | None]:

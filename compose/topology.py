@@ -22,6 +22,9 @@ INTERNAL = "INTERNAL"  # in-network clients: advertised kafka:<port>
 BROKER = "BROKER"  # inter-broker traffic: advertised with a name the broker itself resolves
 CONTROLLER = "CONTROLLER"  # KRaft quorum
 LISTENER_NAMES = (EXTERNAL, INTERNAL, BROKER, CONTROLLER)
+# The fault proxy's listener (local launcher only, not in docker-compose.yml): bound at the FAULTY port,
+# advertised at the proxy's, so clients that bootstrap through the proxy keep talking through it.
+FAULTY = "FAULTY"
 
 # Base ports of node 1; node n adds (n - 1) * PORT_STEP (9092, 9192, 9292, ...).
 BASE_PORTS = {EXTERNAL: 9092, INTERNAL: 29092, BROKER: 19092, CONTROLLER: 9093}
@@ -29,6 +32,10 @@ PORT_STEP = 100
 # A private cluster (e.g. the startup-race lab's, which it starts last and stops) shifts every port by an
 # offset so it never meets the shared one: 1000 -> 10092 external, 30092 internal, 20092 broker, 10093.
 MAX_PORT_OFFSET = 65535 - max(BASE_PORTS.values()) - 2 * PORT_STEP
+# Fault proxy ports of node 1, stepped and offset like the others: where the proxy listens (and the
+# FAULTY listener is advertised), where the broker binds FAULTY, and the proxy's control channel
+# (one per cluster, node 1's). Next to 9093 so no offset in steps of 500 makes them meet another port.
+PROXY_PORT, FAULTY_PORT, FAULT_CONTROL_PORT = 9094, 9095, 9096
 
 # Application topics: name -> partitions. Each has a dead-letter twin "<name>.dlq".
 APP_TOPICS = {"orders": 3, "payments": 3, "inventory": 3}
@@ -68,6 +75,19 @@ class Node:
     def ports(self) -> dict[str, int]:
         return {name: self.port(name) for name in LISTENER_NAMES}
 
+    @property
+    def proxy_port(self) -> int:
+        return PROXY_PORT + (self.node_id - 1) * PORT_STEP + self.port_offset
+
+    @property
+    def faulty_port(self) -> int:
+        return FAULTY_PORT + (self.node_id - 1) * PORT_STEP + self.port_offset
+
+    @property
+    def proxy_address(self) -> str:
+        # 127.0.0.1, not localhost: the proxy binds IPv4 loopback only, and "localhost" may try ::1 first.
+        return f"127.0.0.1:{self.proxy_port}"
+
 
 def cluster_nodes(size: int, port_offset: int = 0) -> list[Node]:
     if size not in (1, 3):
@@ -80,6 +100,24 @@ def cluster_nodes(size: int, port_offset: int = 0) -> list[Node]:
 def bootstrap_servers(size: int, port_offset: int = 0) -> str:
     """The host-side bootstrap list for a cluster of ``size`` nodes."""
     return ",".join(node.external_address for node in cluster_nodes(size, port_offset))
+
+
+def proxy_bootstrap(size: int, port_offset: int = 0) -> str:
+    """The bootstrap list through the fault proxy (one proxied listener per node)."""
+    return ",".join(node.proxy_address for node in cluster_nodes(size, port_offset))
+
+
+def fault_control_port(port_offset: int = 0) -> int:
+    return FAULT_CONTROL_PORT + port_offset
+
+
+def port_offset_of(bootstrap: str) -> int | None:
+    """The port offset of a local cluster from its bootstrap (localhost:17092 -> 8000); None if not one of ours."""
+    host, _, port = bootstrap.split(",")[0].strip().rpartition(":")
+    if host not in ("localhost", "127.0.0.1") or not port.isdigit():
+        return None
+    offset = int(port) - BASE_PORTS[EXTERNAL]
+    return offset if 0 <= offset <= MAX_PORT_OFFSET else None
 
 
 def replication_settings(size: int) -> dict[str, int]:

@@ -36,7 +36,8 @@ def test_single_node_advertises_localhost_externally_and_kafka_internally():
     assert props["process.roles"] == "broker,controller"
     assert props["controller.quorum.voters"] == "1@127.0.0.1:9093"
     advertised = dict(item.split("://") for item in props["advertised.listeners"].split(","))
-    assert advertised == {"EXTERNAL": "localhost:9092", "INTERNAL": "kafka:29092", "BROKER": "127.0.0.1:19092"}
+    assert advertised == {"EXTERNAL": "localhost:9092", "INTERNAL": "kafka:29092", "BROKER": "127.0.0.1:19092",
+                          "FAULTY": "127.0.0.1:9094"}
     assert props["log.dirs"] == "/data/n1"
     assert props["offsets.topic.replication.factor"] == "1"
     assert int(props["offsets.topic.num.partitions"]) <= 3
