@@ -12,7 +12,14 @@ is ``adapters.sim_broker.SimBroker(w)``. Modules: clock, scheduler, trace, parti
 partition), cluster, group (coordinator), assignors, producer, transactions, consumer, admin, faults, world.
 """
 
-from .errors import ClientClosed, FencedInstance, OffsetOutOfRange, ProducerFenced, TransactionStateError
+from services.ports import (
+    ClientClosed,
+    FencedInstance,
+    OffsetOutOfRange,
+    ProducerFenced,
+    TransactionStateError,
+)
+
 from .partitioner import murmur2, partition_for_key
 from .world import World
 

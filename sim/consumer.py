@@ -6,8 +6,11 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from services.ports import (
+    ClientClosed,
     ConsumerConfig,
+    FencedInstance,
     InvalidConfig,
+    OffsetOutOfRange,
     RebalanceCallback,
     Record,
     TopicPartition,
@@ -15,7 +18,6 @@ from services.ports import (
 )
 
 from .assignors import ASSIGNORS
-from .errors import ClientClosed, FencedInstance, OffsetOutOfRange
 from .group import Member
 
 if TYPE_CHECKING:

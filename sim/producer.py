@@ -6,9 +6,16 @@ from collections.abc import Mapping, Sequence
 from itertools import count, repeat
 from typing import TYPE_CHECKING
 
-from services.ports import ProduceFailed, ProducerConfig, RecordMetadata, TopicPartition, UnknownTopic
+from services.ports import (
+    ClientClosed,
+    ProduceFailed,
+    ProducerConfig,
+    RecordMetadata,
+    TopicPartition,
+    TransactionStateError,
+    UnknownTopic,
+)
 
-from .errors import ClientClosed, TransactionStateError
 from .log import METADATA_SETTERS, Txn, consume
 from .partitioner import StickyPartitioner
 
