@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import ClassVar, Literal
 
-if TYPE_CHECKING:
-    from services.port_errors import BrokerError
+from services.port_errors import BrokerError, InvalidRecord
 
 # A header value may be None: Kafka keeps a null header value as null.
 Headers = tuple[tuple[str, bytes | None], ...]
@@ -39,9 +38,10 @@ class Record:
     value: bytes | None
     headers: Headers = ()
     timestamp: int = 0  # milliseconds; virtual in the simulator
-    # CreateTime: set by the producer (or its clock); LogAppendTime: the broker's clock at append
-    # (the topic's message.timestamp.type).
-    timestamp_type: TimestampType = "CreateTime"
+    # CreateTime: set by the producer (or its clock). A record whose timestamp is the broker's clock at
+    # append (the topic's message.timestamp.type=LogAppendTime) is a LogAppendTimeRecord. A class
+    # attribute, not a field: it costs a fetch nothing.
+    timestamp_type: ClassVar[TimestampType] = "CreateTime"
 
     @property
     def tp(self) -> TopicPartition:
@@ -57,6 +57,13 @@ class Record:
 
 
 @dataclass(frozen=True, slots=True)
+class LogAppendTimeRecord(Record):
+    """A record whose timestamp the broker set when it appended the record."""
+
+    timestamp_type: ClassVar[TimestampType] = "LogAppendTime"
+
+
+@dataclass(frozen=True, slots=True)
 class RecordMetadata:
     """Where the broker put a produced record. ``offset`` is None when it is not known: with acks=0
     the broker never answers, and a record that failed was never written."""
@@ -66,9 +73,74 @@ class RecordMetadata:
     offset: int | None
 
 
+RECORD_OVERHEAD = 36  # librdkafka's worst case for one record's varints and attributes (MessageSet v2)
+
+
+def _varint_len(n: int) -> int:
+    """Bytes of a zigzag varint holding ``n`` (a length, or -1 for null)."""
+    z = (n << 1) ^ (n >> 63)
+    return 1 if z < 0x80 else 2 if z < 0x4000 else 3 if z < 0x200000 else 4 if z < 0x10000000 else 5
+
+
+def record_wire_size(key: object, value: object, headers: object) -> int:
+    """Check one record's parts and return its size as librdkafka counts it against message.max.bytes.
+
+    The port's one rule for what a record is, applied by both worlds before anything is queued: keys,
+    values and header values are bytes or None (never str: encode it yourself, so the bytes on the
+    wire are the ones you chose), header names str. Raises InvalidRecord otherwise.
+    """
+    size = RECORD_OVERHEAD
+    if key is not None:
+        if key.__class__ is not bytes and not isinstance(key, bytes):
+            raise InvalidRecord(f"record key must be bytes or None, not {type(key).__name__}{_hint(key)}")
+        size += len(key)
+    if value is not None:
+        if value.__class__ is not bytes and not isinstance(value, bytes):
+            raise InvalidRecord(f"record value must be bytes or None, not {type(value).__name__}{_hint(value)}")
+        size += len(value)
+    if headers:
+        size += headers_size(headers)
+    return size
+
+
+def headers_size(headers: object) -> int:
+    """Header bytes on the wire: per header two zigzag varints (name and value lengths) and the bytes.
+    Raises InvalidRecord for anything that is not a sequence of (str, bytes | None) pairs."""
+    if headers.__class__ is not tuple and isinstance(headers, (str, bytes, dict)):
+        raise InvalidRecord("record headers must be a sequence of (name, value) pairs")
+    size = 0
+    for pair in headers:
+        try:
+            name, v = pair
+        except (TypeError, ValueError):
+            raise InvalidRecord(f"a record header must be a (name, value) pair, not {pair!r}") from None
+        if name.__class__ is not str and not isinstance(name, str):
+            raise InvalidRecord(f"a header name must be str, not {type(name).__name__}")
+        n = len(name) if name.isascii() else len(name.encode())
+        if v.__class__ is bytes or isinstance(v, bytes):
+            m = len(v)
+            size += n + m + (2 if n < 64 and m < 64 else _varint_len(n) + _varint_len(m))
+        elif v is None:
+            size += n + 1 + _varint_len(n)
+        else:
+            raise InvalidRecord(f"header {name!r} must be bytes or None, not {type(v).__name__}{_hint(v)}")
+    return size
+
+
+def check_timestamp(timestamp: object) -> int:
+    """A producer-set timestamp: positive milliseconds since the epoch (CreateTime)."""
+    if not isinstance(timestamp, int) or isinstance(timestamp, bool) or timestamp <= 0:
+        raise InvalidRecord(f"timestamp must be positive milliseconds since the epoch, not {timestamp!r}")
+    return timestamp
+
+
+def _hint(value: object) -> str:
+    return f" (encode it first: {value!r}.encode())" if isinstance(value, str) else ""
+
+
 # Called once per record, from flush() (the Kafka adapter may also call it from a later produce()):
 # (None, metadata) when the record was written, (error, metadata with offset None) when it was not.
-DeliveryCallback = Callable[["BrokerError | None", RecordMetadata], None]
+DeliveryCallback = Callable[[BrokerError | None, RecordMetadata], None]
 
 
 @dataclass(frozen=True, slots=True)

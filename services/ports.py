@@ -42,6 +42,7 @@ from services.port_types import (
     DeliveryCallback,
     GroupDescription,
     Headers,
+    LogAppendTimeRecord,
     MemberDescription,
     OffsetReset,
     PartitionLag,
@@ -69,7 +70,8 @@ from services.store_port import (
 __all__ = [
     "Admin", "Assignor", "Broker", "BrokerError", "BrokerUnavailable", "ClientClosed", "Clock", "CommitFailed",
     "ConfigEntry", "Consumer", "ConsumerConfig", "CoordinatorNotAvailable", "DeliveryCallback", "FencedInstance",
-    "GroupDescription", "GroupNotEmpty", "Headers", "InvalidConfig", "InvalidRecord", "MemberDescription",
+    "GroupDescription", "GroupNotEmpty", "Headers", "InvalidConfig", "InvalidRecord", "LogAppendTimeRecord",
+    "MemberDescription",
     "OffsetOutOfRange", "OffsetReset", "Order", "OrderStatus", "OutboxEntry", "PartitionLag",
     "PartitionNotAssigned", "Payment", "PaymentStatus", "PaymentTotals", "PolicyViolation", "ProduceFailed",
     "Producer", "ProducerConfig", "ProducerFenced", "RebalanceCallback", "RebalanceInProgress", "Record",
@@ -108,8 +110,9 @@ class Producer(Protocol):
         ``on_delivery(error, metadata)`` is called once for this record when its fate is known."""
         ...
 
-    def flush(self, timeout: float = 10.0) -> list[RecordMetadata]:
-        """Block until every queued record is acked; return their metadata in produce order.
+    def flush(self, timeout: float = 10.0) -> Sequence[RecordMetadata]:
+        """Block until every queued record is acked; return their metadata in produce order (a sequence
+        that compares equal to a list; the simulator builds it only when it is looked at).
 
         Raises ProduceFailed (or BrokerUnavailable) if any record could not be delivered (after every
         delivery callback ran); the records not acknowledged are then dropped from the queue, so the
