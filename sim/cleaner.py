@@ -66,8 +66,15 @@ class LogBackground:
         return self.cluster.rng.randrange(jitter) if jitter > 0 else 0
 
     def grew(self, log: PartitionLog) -> None:
-        if log.settings.delete and len(log.segments) > 1:
+        if log.settings.delete:
             self.wake(clean=False)
+
+    def started(self, log: PartitionLog, max_ts: int) -> None:
+        """The log's oldest segment got its first records: a retention check is due when they expire."""
+        settings = log.settings
+        if settings.delete and settings.retention_ms >= 0:
+            self.next_check = self._soonest(self.next_check, self.cluster.broker.log_retention_check_interval_ms,
+                                            max(max_ts + settings.retention_ms + 1, self.cluster.clock.now_ms()))
 
     def tick(self, now: int) -> None:
         broker = self.cluster.broker

@@ -189,7 +189,20 @@ class SimConsumer:
         self._refresh_metadata(now)
         member = self._member
         member.last_poll_ms = now
-        for _ in range(4):  # a cooperative sync can start the second round at once
+        for _ in range(6):  # a cooperative sync can start the second round at once
+            if group.needs_sync(member):
+                revoked, added = group.sync(member)
+                if self._eager:
+                    self._assigned = list(member.owned)
+                    self._call(self._on_assign, self._assigned)
+                else:
+                    if revoked:
+                        self._drop(revoked, lost=False)
+                        group.released(member, revoked)
+                    self._assigned.extend(added)
+                    # librdkafka calls the incremental assign callback after every rebalance, empty or not
+                    self._call(self._on_assign, added)
+                continue
             if group.state == "PreparingRebalance" and not member.rejoined:
                 if self._eager and self._assigned:
                     self._drop(list(self._assigned), lost=False)
@@ -198,19 +211,8 @@ class SimConsumer:
                 if self._eager:
                     member.owned = []
                 group.rejoin(member)
-            if not group.needs_sync(member):
-                return
-            revoked, added = group.sync(member)
-            if self._eager:
-                self._assigned = list(member.owned)
-                self._call(self._on_assign, self._assigned)
-            else:
-                if revoked:
-                    self._drop(revoked, lost=False)
-                    group.released(member, revoked)
-                self._assigned.extend(added)
-                # librdkafka calls the incremental assign callback after every rebalance, empty or not
-                self._call(self._on_assign, added)
+                continue
+            return
 
     def _drop(self, tps: list[TP], *, lost: bool) -> None:
         self._cluster.emit("revoke", group=self.group_id, member=self.member_id, lost=lost,

@@ -175,7 +175,15 @@ class Group:
         member.owned = [tp for tp in member.owned if tp not in tps]
 
     def needs_sync(self, member: Member) -> bool:
-        return self.state == "Stable" and member.generation != self.generation
+        """The member has an assignment of the completed generation to pick up. In a cooperative group a
+        member still picks it up after the next (follow-up) rebalance began, as its SyncGroup is answered
+        before the other member's rejoin arrives: librdkafka then calls its assign callback with it."""
+        if member.generation == self.generation:
+            return False
+        if self.state == "Stable":
+            return True
+        return (self.protocol == "cooperative-sticky" and self.state == "PreparingRebalance" and not member.rejoined
+                and member.member_id in self.assignment)
 
     # ---------------------------------------------------------------- offsets
     def check_can_commit(self, member: Member | None, tps) -> None:

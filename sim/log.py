@@ -188,6 +188,8 @@ class PartitionLog:
             self.background.grew(self)  # size-based retention can apply without a roll
         if seg.first_ts < 0:
             seg.first_ts = max_ts
+            if seg is self.segments[0] and self.background is not None:
+                self.background.started(self, max_ts)  # time-based retention may apply from now on
         if max_ts > seg.max_ts:
             seg.max_ts = max_ts
         seg.bytes += batch_bytes
