@@ -149,8 +149,5 @@ class ConsumerCases(ContractHarness):
 
     # ------------------------------------------------------------ helpers
 
-    def _committed(self, group: str, expected: dict) -> None:
-        assert self.admin.committed_offsets(group) == expected
-
     def _members(self, group: str, count: int) -> None:
         assert len(self.admin.describe_group(group).members) == count

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.offset_reset import ResetTarget, apply_reset, gather, partitions_of, plan_reset
 from services.ports import (
     BrokerError,
     GroupNotEmpty,
@@ -110,6 +111,32 @@ class LogAdminCases(ContractHarness):
 
         self.eventually(altered, what="the offsets of the emptied group", retry_on=(AssertionError, GroupNotEmpty))
         assert [r.offset for r in self.poll_until(self.consumer(group, [topic]), 2)] == [2, 3]
+
+    def test_resetting_a_groups_offsets_plans_first_then_writes(self) -> None:
+        topic = self.topic("reset", partitions=2)
+        producer = self.producer()
+        stamp = self.now_ms() - 60_000
+        for p in (0, 1):
+            for i in range(4):
+                producer.produce(topic, b"v", partition=p, timestamp=stamp + i * 1_000)
+        producer.flush()
+        group = self.unique("g")
+        self.admin.alter_group_offsets(group, {self.tp(topic, 0): 3, self.tp(topic, 1): 1})
+        partitions = partitions_of(self.admin, [topic])
+
+        def plan(target: ResetTarget) -> list[tuple[int, int | None, int]]:
+            rows = plan_reset(target, partitions, gather(self.admin, group, partitions, target))
+            return [(r.tp.partition, r.current, r.target) for r in rows]
+
+        assert plan(ResetTarget("earliest")) == [(0, 3, 0), (1, 1, 0)]
+        assert plan(ResetTarget("shift", -2)) == [(0, 3, 1), (1, 1, 0)]  # clamped to the log start
+        assert plan(ResetTarget("offset", 99)) == [(0, 3, 4), (1, 1, 4)]  # clamped to the end
+        assert plan(ResetTarget("timestamp", stamp + 1_500)) == [(0, 3, 2), (1, 1, 2)]
+        assert self.admin.committed_offsets(group) == {self.tp(topic, 0): 3, self.tp(topic, 1): 1}  # a dry run
+        target = ResetTarget("latest")
+        apply_reset(self.admin, group, plan_reset(target, partitions, gather(self.admin, group, partitions, target)))
+        self.eventually(lambda: self._committed(group, {self.tp(topic, 0): 4, self.tp(topic, 1): 4}),
+                        what="the reset offsets")
 
     def test_deleting_a_group_needs_it_empty_and_forgets_its_offsets(self) -> None:
         topic = self.topic("delete-group")

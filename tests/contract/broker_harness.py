@@ -172,6 +172,10 @@ class ContractHarness:
             self.tick()
             time.sleep(self.poll_timeout_s)  # nothing to poll here; a short pause between admin queries
 
+    def _committed(self, group: str, expected: dict) -> None:
+        """An assertion for ``eventually``: the group's committed offsets are ``expected``."""
+        assert self.admin.committed_offsets(group) == expected
+
     def poll_until_assigned(self, consumer: Consumer, count: int) -> list[Record]:
         return self.drive(
             [consumer],
