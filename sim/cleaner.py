@@ -206,7 +206,7 @@ def _dirty(now: int, settings, log: PartitionLog):
     end = max(end, first_dirty)
     dirty_segs = [s for s in segments[:-1] if first_dirty <= s.base < end]
     if not dirty_segs:
-        return None
+        return None if blocked_until is None else (0.0, end, 0, False, blocked_until)
     clean = sum(s.bytes for s in segments if s.base < first_dirty)
     cleanable = sum(s.bytes for s in dirty_segs)
     oldest = min((s.first_ts for s in dirty_segs if s.first_ts >= 0), default=None)
