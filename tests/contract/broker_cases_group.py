@@ -77,7 +77,8 @@ class GroupCases(ContractHarness):
         self.poll_until_assigned(consumer, 1)
         with pytest.raises(CommitFailed):
             consumer.commit({TopicPartition(other, 0): 1})
-        consumer.commit()  # nothing polled yet: no error (Kafka commits nothing; the simulator may commit 0)
+        consumer.commit()  # nothing returned yet: no position, nothing committed, no error (both worlds)
+        assert self.admin.committed_offsets(consumer.group_id) == {}
 
     def test_commit_from_a_fenced_member_is_rejected(self) -> None:
         topic = self.topic("fenced")
