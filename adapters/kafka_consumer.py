@@ -290,20 +290,19 @@ class KafkaConsumer:
         return [confluent_kafka.TopicPartition(tp.topic, tp.partition) for tp in tps]
 
     def pause(self, partitions: Sequence[TopicPartition]) -> None:
-        request = self._check_owned(partitions, "pause")
-        try:
-            self._consumer.pause(request)
-        except KafkaException as exc:
-            raise self._watch.translate(exc, "pause") from exc
-        self._paused.update(partitions)
+        self._set_paused(partitions, True)
 
     def resume(self, partitions: Sequence[TopicPartition]) -> None:
-        request = self._check_owned(partitions, "resume")
+        self._set_paused(partitions, False)
+
+    def _set_paused(self, partitions: Sequence[TopicPartition], paused: bool) -> None:
+        action = "pause" if paused else "resume"
+        request = self._check_owned(partitions, action)
         try:
-            self._consumer.resume(request)
+            (self._consumer.pause if paused else self._consumer.resume)(request)
         except KafkaException as exc:
-            raise self._watch.translate(exc, "resume") from exc
-        self._paused.difference_update(partitions)
+            raise self._watch.translate(exc, action) from exc
+        (self._paused.update if paused else self._paused.difference_update)(partitions)
 
     def paused(self) -> list[TopicPartition]:
         return sorted(self._paused)

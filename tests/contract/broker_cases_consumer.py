@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from services.ports import (
-    BrokerError,
     CommitFailed,
     FencedInstance,
     InvalidConfig,
@@ -122,18 +121,9 @@ class ConsumerCases(ContractHarness):
         old = self.consumer(group, [topic], group_instance_id="instance-1")
         self.poll_until_assigned(old, 1)
         new = self.consumer(group, [topic], group_instance_id="instance-1")
-        raised: list[BrokerError] = []
-
-        def old_is_fenced(_: object) -> bool:
-            new.poll(timeout=self.poll_timeout_s)
-            try:
-                old.poll(timeout=self.poll_timeout_s)
-            except BrokerError as exc:
-                raised.append(exc)
-            return bool(raised)
-
-        self.drive([], old_is_fenced, what="the old instance to be fenced")
-        assert isinstance(raised[0], FencedInstance)
+        fenced = self.poll_until_raises(old, what="the old instance to be fenced",
+                                        between=lambda: new.poll(timeout=self.poll_timeout_s))
+        assert isinstance(fenced, FencedInstance)
         self.poll_until_assigned(new, 1)
 
     def test_a_deleted_topics_group_offsets_disappear(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.ports import BrokerError, CommitFailed, PartitionLag, TopicPartition, TopicSpec, UnknownTopic
+from services.ports import CommitFailed, PartitionLag, TopicPartition, TopicSpec, UnknownTopic
 from tests.contract.broker_harness import ContractHarness, positions, tps
 
 
@@ -208,16 +208,7 @@ class GroupCases(ContractHarness):
     def test_subscribing_before_the_topic_exists_reports_unknown_topic_then_recovers(self) -> None:
         topic = self.unique("late")
         consumer = self.consumer(self.unique("g"), [topic])
-        raised: list[UnknownTopic] = []
-
-        def poll_until_unknown(_: object) -> bool:
-            try:
-                consumer.poll(timeout=self.poll_timeout_s)
-            except UnknownTopic as exc:
-                raised.append(exc)
-            return bool(raised)
-
-        self.drive([], poll_until_unknown, what="UnknownTopic from poll")
+        assert isinstance(self.poll_until_raises(consumer, what="UnknownTopic from poll"), UnknownTopic)
         self.admin.create_topics([TopicSpec(topic, partitions=2)])
         producer = self.producer()
         producer.produce(topic, b"hello", partition=1)
@@ -230,14 +221,4 @@ class GroupCases(ContractHarness):
         topic = self.topic("reset-error")
         self.produce(self.producer(), topic, [b"x"])
         consumer = self.consumer(self.unique("g"), [topic], auto_offset_reset="error")
-        raised: list[BrokerError] = []
-
-        def poll_until_error(_: object) -> bool:
-            try:
-                consumer.poll(timeout=self.poll_timeout_s)
-            except BrokerError as exc:
-                raised.append(exc)
-            return bool(raised)
-
-        self.drive([], poll_until_error, what="an error from poll")
-        assert not raised[0].retriable
+        assert not self.poll_until_raises(consumer, what="an error from poll").retriable

@@ -103,17 +103,8 @@ class RecordCases(ContractHarness):
         topic = self.topic("session")
         # below the broker's group.min.session.timeout.ms (6000): refused when the member joins
         short = self.consumer(self.unique("g"), [topic], session_timeout_ms=2_000, heartbeat_interval_ms=500)
-        raised: list[BrokerError] = []
-
-        def poll_until_refused(_: object) -> bool:
-            try:
-                short.poll(timeout=self.poll_timeout_s)
-            except BrokerError as exc:
-                raised.append(exc)
-            return bool(raised)
-
-        self.drive([], poll_until_refused, what="the broker to refuse the session timeout")
-        assert isinstance(raised[0], InvalidConfig)
+        refused = self.poll_until_raises(short, what="the broker to refuse the session timeout")
+        assert isinstance(refused, InvalidConfig)
 
     def test_transactional_calls_in_the_wrong_state_raise_transaction_state_error(self) -> None:
         topic = self.topic("txn-state")

@@ -23,6 +23,7 @@ import pytest
 
 from services.ports import (
     Broker,
+    BrokerError,
     Consumer,
     ConsumerConfig,
     Producer,
@@ -175,6 +176,23 @@ class ContractHarness:
     def _committed(self, group: str, expected: dict) -> None:
         """An assertion for ``eventually``: the group's committed offsets are ``expected``."""
         assert self.admin.committed_offsets(group) == expected
+
+    def poll_until_raises(self, consumer: Consumer, *, what: str,
+                          between: Callable[[], object] | None = None) -> BrokerError:
+        """Poll until ``poll`` raises a port error (calling ``between`` before each poll); return it."""
+        raised: list[BrokerError] = []
+
+        def attempt(_: object) -> bool:
+            if between is not None:
+                between()
+            try:
+                consumer.poll(timeout=self.poll_timeout_s)
+            except BrokerError as exc:
+                raised.append(exc)
+            return bool(raised)
+
+        self.drive([], attempt, what=what)
+        return raised[0]
 
     def poll_until_assigned(self, consumer: Consumer, count: int) -> list[Record]:
         return self.drive(
