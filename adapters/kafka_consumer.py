@@ -32,31 +32,6 @@ from services.ports import (
 
 log = logging.getLogger("kafkalab.kafka")
 
-_ASSIGNORS = {"range": "range", "roundrobin": "roundrobin", "cooperative-sticky": "cooperative-sticky"}
-
-
-def consumer_settings(config: ConsumerConfig) -> dict[str, Any]:
-    """librdkafka settings for ``config``: manual commits, nothing stored behind the caller's back.
-    librdkafka refuses bad values itself; an empty group id it does not survive, so the port refuses it."""
-    if not config.group_id:
-        raise InvalidConfig('Invalid value "" for configuration property "group.id": a consumer needs a group id')
-    settings: dict[str, Any] = {
-        "group.id": config.group_id,
-        "client.id": config.client_id,
-        "enable.auto.commit": False,
-        "enable.auto.offset.store": False,
-        "enable.partition.eof": False,
-        "auto.offset.reset": config.auto_offset_reset,
-        "partition.assignment.strategy": _ASSIGNORS.get(config.assignor, config.assignor),
-        "session.timeout.ms": config.session_timeout_ms,
-        "heartbeat.interval.ms": config.heartbeat_interval_ms,
-        "max.poll.interval.ms": config.max_poll_interval_ms,
-        "isolation.level": config.isolation_level,
-        "topic.metadata.refresh.interval.ms": config.topic_metadata_refresh_interval_ms,
-    }
-    if config.group_instance_id:
-        settings["group.instance.id"] = config.group_instance_id
-    return settings
 
 
 def _port_tp(tp: confluent_kafka.TopicPartition) -> TopicPartition:

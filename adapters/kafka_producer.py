@@ -17,39 +17,13 @@ from services.ports import (
     DeliveryCallback,
     InvalidConfig,
     ProduceFailed,
-    ProducerConfig,
     RecordMetadata,
     TopicPartition,
     TransactionStateError,
     UnknownTopic,
 )
 
-PORT_ACKS = ("0", "1", "all", "-1")
-
 TRANSACTION_TIMEOUT_S = 30.0
-
-
-def producer_settings(config: ProducerConfig) -> dict[str, Any]:
-    """librdkafka settings for ``config``. murmur2_random puts a key where Java clients and the simulator do.
-
-    librdkafka itself refuses bad values (compression, ranges, acks with idempotence) at construction;
-    the port's acks are only 0, 1 and all (librdkafka would take 2..1000 and let the broker refuse)."""
-    if config.acks not in PORT_ACKS:
-        raise InvalidConfig(f'Invalid value "{config.acks}" for configuration property "acks"')
-    settings: dict[str, Any] = {
-        "client.id": config.client_id,
-        "acks": config.acks,
-        "enable.idempotence": config.enable_idempotence or bool(config.transactional_id),
-        "linger.ms": config.linger_ms,
-        "retries": config.retries,
-        "compression.type": config.compression_type,
-        "message.max.bytes": config.message_max_bytes,
-        "sticky.partitioning.linger.ms": config.sticky_partitioning_linger_ms,
-        "partitioner": "murmur2_random",
-    }
-    if config.transactional_id:
-        settings["transactional.id"] = config.transactional_id
-    return settings
 
 
 class _Batch:
