@@ -109,21 +109,22 @@ def headers_size(headers: object) -> int:
     if headers.__class__ is not tuple and isinstance(headers, (str, bytes, dict)):
         raise InvalidRecord("record headers must be a sequence of (name, value) pairs")
     size = 0
-    for pair in headers:
-        try:
-            name, v = pair
-        except (TypeError, ValueError):
-            raise InvalidRecord(f"a record header must be a (name, value) pair, not {pair!r}") from None
-        if name.__class__ is not str and not isinstance(name, str):
-            raise InvalidRecord(f"a header name must be str, not {type(name).__name__}")
-        n = len(name) if name.isascii() else len(name.encode())
-        if v.__class__ is bytes or isinstance(v, bytes):
-            m = len(v)
-            size += n + m + (2 if n < 64 and m < 64 else _varint_len(n) + _varint_len(m))
-        elif v is None:
-            size += n + 1 + _varint_len(n)
-        else:
-            raise InvalidRecord(f"header {name!r} must be bytes or None, not {type(v).__name__}{_hint(v)}")
+    try:
+        for name, v in headers:
+            if name.__class__ is not str and not isinstance(name, str):
+                raise InvalidRecord(f"a header name must be str, not {type(name).__name__}")
+            n = len(name) if name.isascii() else len(name.encode())
+            if v.__class__ is bytes or isinstance(v, bytes):
+                m = len(v)
+                size += n + m + 2 if n < 64 and m < 64 else n + m + _varint_len(n) + _varint_len(m)
+            elif v is None:
+                size += n + 1 + _varint_len(n)
+            else:
+                raise InvalidRecord(f"header {name!r} must be bytes or None, not {type(v).__name__}{_hint(v)}")
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, InvalidRecord):
+            raise
+        raise InvalidRecord(f"record headers must be (name, value) pairs: {exc}") from None
     return size
 
 

@@ -176,5 +176,5 @@ class SimAdmin:
             raise UnknownGroup(f"delete group {group_id}: Broker: The group id does not exist [GROUP_ID_NOT_FOUND]")
         if group.members:
             raise GroupNotEmpty(f"delete group {group_id}: Broker: The group is not empty [NON_EMPTY_GROUP]")
-        del self._cluster.groups[group_id]
+        self._cluster.forget_group(group_id)
         self._cluster.emit("group_deleted", group=group_id)

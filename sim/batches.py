@@ -34,12 +34,15 @@ class Batch:
 
     __slots__ = ("tp", "keys", "values", "headers", "stamps", "explicit_ts", "bytes")
 
-    def __init__(self, tp: tuple[str, int], entries: list, explicit_ts: bool) -> None:
+    def __init__(self, tp: tuple[str, int], entries: list, explicit_ts: bool, header_bytes: int | None = None) -> None:
+        """``header_bytes``: the records' header bytes if the producer counted them already."""
         self.tp = tp
         self.keys, self.values, self.headers, self.stamps = zip(*entries, strict=True)
         self.explicit_ts = explicit_ts
         size = sum(map(len, filter(None, self.keys))) + sum(map(len, filter(None, self.values)))
-        if any(self.headers):
+        if header_bytes is not None:
+            size += header_bytes
+        elif any(self.headers):
             size += sum(map(headers_size, filter(None, self.headers)))
         self.bytes = BATCH_OVERHEAD + size + STORED_OVERHEAD * len(entries)
 

@@ -33,13 +33,31 @@ class LogBackground:
 
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
-        self.next_clean: int | None = None
-        self.next_check: int | None = None
+        self._clean_at: int | None = None
+        self._check_at: int | None = None
+        self.next_due: int | None = None  # the earlier of the two: read by the cluster on every step
 
     @property
-    def next_due(self) -> int | None:
-        times = [t for t in (self.next_clean, self.next_check) if t is not None]
-        return min(times) if times else None
+    def next_clean(self) -> int | None:
+        return self._clean_at
+
+    @next_clean.setter
+    def next_clean(self, at: int | None) -> None:
+        self._clean_at = at
+        self._update_due()
+
+    @property
+    def next_check(self) -> int | None:
+        return self._check_at
+
+    @next_check.setter
+    def next_check(self, at: int | None) -> None:
+        self._check_at = at
+        self._update_due()
+
+    def _update_due(self) -> None:
+        times = [t for t in (self._clean_at, self._check_at) if t is not None]
+        self.next_due = min(times) if times else None
 
     # ---------------------------------------------------------------- scheduling
     @staticmethod

@@ -61,6 +61,7 @@ class Cluster:
         self.background = LogBackground(self)
         self.topics: dict[str, Topic] = {}
         self.groups: dict[str, Group] = {}
+        self.forgotten: dict[str, Group] = {}  # deleted groups whose objects consumers may still hold
         self.txns = TransactionCoordinator(self)
         self.version = 0  # bumped on every observable change; the scheduler's idle test reads it
         self.down_until = -1
@@ -169,8 +170,16 @@ class Cluster:
     def group(self, group_id: str) -> Group:
         found = self.groups.get(group_id)
         if found is None:
-            found = self.groups[group_id] = self.group_class(self, group_id)
+            found = self.forgotten.pop(group_id, None) or self.group_class(self, group_id)
+            self.groups[group_id] = found
         return found
+
+    def forget_group(self, group_id: str) -> None:
+        """DeleteGroups: the group and its offsets go; a consumer that still holds the object brings the
+        group back (empty) when it joins or commits, as a new group of that name would be."""
+        group = self.groups.pop(group_id)
+        group.committed = {}
+        self.forgotten[group_id] = group
 
     # ---------------------------------------------------------------- time
     def tick(self) -> None:

@@ -21,7 +21,7 @@ from services.ports import (
 
 from .client_config import check_consumer, session_timeout_refused
 from .fetcher import Fetcher
-from .group import Group, Member
+from .group import Member
 
 if TYPE_CHECKING:
     from .cluster import Cluster
@@ -40,7 +40,7 @@ class SimConsumer:
         check_consumer(config)
         self.config = config
         self._cluster = cluster
-        cluster.group(config.group_id)
+        self._group = cluster.group(config.group_id)  # the same object even across delete_group
         self._member: Member | None = None
         self._topics: tuple[str, ...] = ()
         self._manual = False  # assign() rather than subscribe()
@@ -59,11 +59,6 @@ class SimConsumer:
         self.crashed = False
 
     # ---------------------------------------------------------------- identity
-    @property
-    def _group(self) -> Group:
-        """The coordinator's group, looked up each time: delete_group may have replaced it."""
-        return self._cluster.group(self.config.group_id)
-
     @property
     def group_id(self) -> str:
         return self.config.group_id
@@ -152,9 +147,7 @@ class SimConsumer:
     def _refresh_metadata(self, now: int) -> None:
         """librdkafka refreshes metadata every topic.metadata.refresh.interval.ms; a subscribed topic that
         gained partitions since the last refresh makes this member rejoin, so the group rebalances."""
-        if self._refresh_ms < 0 or now < self._next_refresh:
-            return
-        self._next_refresh = now + self._refresh_ms
+        self._next_refresh = now + self._refresh_ms if self._refresh_ms >= 0 else -1
         topics = self._cluster.topics
         counts = {t: len(topics[t].partitions) for t in self._topics if t in topics}
         grown = sorted(t for t, n in counts.items() if n > self._known_counts.get(t, n))
@@ -185,8 +178,9 @@ class SimConsumer:
                                       assignor=cfg.assignor, session_timeout_ms=cfg.session_timeout_ms,
                                       max_poll_interval_ms=cfg.max_poll_interval_ms)
             self._member.positions = self._positions
-            self._next_refresh = now  # a join fetches metadata first
-        self._refresh_metadata(now)
+            self._next_refresh = now  # a join fetches metadata first (then every interval, unless -1)
+        if now >= self._next_refresh >= 0:
+            self._refresh_metadata(now)
         member = self._member
         member.last_poll_ms = now
         for _ in range(6):  # a cooperative sync can start the second round at once

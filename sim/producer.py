@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from services.port_types import RECORD_OVERHEAD, check_timestamp, record_wire_size
+from services.port_types import RECORD_OVERHEAD, check_timestamp, headers_size, record_wire_size
 from services.ports import (
     BrokerError,
     ClientClosed,
@@ -58,6 +58,7 @@ class SimProducer:
         self._slot_of: dict[tuple[str, int], int] = {}
         self._batch_tps: list[tuple[str, int]] = []
         self._batches: list[list[tuple]] = []
+        self._header_bytes: list[int] = []  # per batch: its records' header bytes
         self._order: list[int] = []
         self._callbacks: dict[int, DeliveryCallback] | None = None
         self._explicit_ts = False  # a producer-set timestamp is queued: timestamps may not be in order
@@ -81,10 +82,12 @@ class SimProducer:
                 timestamp: int | None = None, on_delivery: DeliveryCallback | None = None) -> None:
         if self._closed:
             raise ClientClosed(f"producer {self.name} is closed")
+        hsize = 0
         if value.__class__ is bytes and not headers and (key is None or key.__class__ is bytes):
             size = len(value) if key is None else len(value) + len(key)  # the common case, inline
         else:
-            size = record_wire_size(key, value, headers) - RECORD_OVERHEAD
+            hsize = headers_size(headers) if headers else 0
+            size = record_wire_size(key, value, ()) - RECORD_OVERHEAD + hsize
         if size > self._max_payload:
             raise RecordTooLarge(f"produce to {topic}: a record of {size + RECORD_OVERHEAD} bytes is larger than "
                                  f"message.max.bytes={self._max_bytes} [MSG_SIZE_TOO_LARGE]")
@@ -115,6 +118,9 @@ class SimProducer:
             slot = self._slot_of[tp] = len(self._batches)
             self._batch_tps.append(tp)
             self._batches.append([])
+            self._header_bytes.append(0)
+        if hsize:
+            self._header_bytes[slot] += hsize  # counted once here, not again at flush
         self._batches[slot].append((key, value, headers if headers.__class__ is tuple else tuple(headers),
                                     now if timestamp is None else self._stamp(timestamp)))
         if on_delivery is not None:
@@ -129,8 +135,9 @@ class SimProducer:
 
     def _take_queue(self) -> tuple:
         """Hand over (and forget) what was queued: partitions, entries, batch index per record, callbacks."""
-        taken = self._batch_tps, self._batches, self._order, self._callbacks, self._explicit_ts
-        self._slot_of, self._batch_tps, self._batches, self._order = {}, [], [], []
+        taken = (self._batch_tps, self._batches, self._header_bytes, self._order, self._callbacks,
+                 self._explicit_ts)
+        self._slot_of, self._batch_tps, self._batches, self._header_bytes, self._order = {}, [], [], [], []
         self._callbacks, self._explicit_ts = None, False
         return taken
 
@@ -148,7 +155,7 @@ class SimProducer:
         cluster = self._cluster
         # A failed flush drops what it could not deliver, as the confluent-kafka adapter does (it purges on
         # timeout): the caller still holds the records and produces them again, so nothing is sent twice.
-        tps, queued, order, callbacks, explicit_ts = self._take_queue()
+        tps, queued, header_bytes, order, callbacks, explicit_ts = self._take_queue()
         try:
             cluster.check_up()
             self._check_fenced()
@@ -159,8 +166,8 @@ class SimProducer:
         topics = cluster.topics
         bases: list[int | None] = []
         errors: list[BrokerError | None] | None = None
-        for tp, entries in zip(tps, queued, strict=True):
-            batch = Batch(tp, entries, explicit_ts)
+        for tp, entries, hbytes in zip(tps, queued, header_bytes, strict=True):
+            batch = Batch(tp, entries, explicit_ts, hbytes)
             topic = topics.get(tp[0])
             refusal = batch.refusal(topic.settings if topic is not None else None, now, self._batch_limit)
             if refusal is not None and not (self._acks0 and not isinstance(refusal, UnknownTopic)):
