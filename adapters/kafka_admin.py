@@ -11,6 +11,7 @@ import confluent_kafka
 from confluent_kafka import ConsumerGroupState, IsolationLevel, KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
 
+from adapters.kafka_admin_log import LogAdmin
 from adapters.kafka_errors import ConnectionWatch
 from services.ports import (
     BrokerError,
@@ -21,7 +22,6 @@ from services.ports import (
     TopicAlreadyExists,
     TopicPartition,
     TopicSpec,
-    UnknownTopic,
 )
 
 # Kafka's own names for the classic group states, as the simulator and kafka-consumer-groups.sh print them.
@@ -35,7 +35,7 @@ _STATE_NAMES = {
 }
 
 
-class KafkaAdmin:
+class KafkaAdmin(LogAdmin):
     """Topics, offsets and groups. ``end_offsets`` uses ``isolation_level`` (read_committed: the LSO)."""
 
     def __init__(
@@ -109,25 +109,8 @@ class KafkaAdmin:
     # ------------------------------------------------------------ offsets
 
     def end_offsets(self, topics: Sequence[str]) -> dict[TopicPartition, int]:
-        known = self._topics()
-        request = {}
-        for topic in topics:
-            meta = known.get(topic)
-            if meta is None or meta.error is not None:
-                raise UnknownTopic(f"end offsets: topic {topic} does not exist")
-            for p in meta.partitions:
-                request[confluent_kafka.TopicPartition(topic, p)] = OffsetSpec.latest()
-        if not request:
-            return {}
-        futures = self._admin.list_offsets(
-            request, isolation_level=self._isolation, request_timeout=self._timeout
-        )
-        return {
-            TopicPartition(tp.topic, tp.partition): self._result(
-                future, f"end offset of {tp.topic}-{tp.partition}"
-            ).offset
-            for tp, future in sorted(futures.items(), key=lambda kv: (kv[0].topic, kv[0].partition))
-        }
+        found = self._list_offsets(self._all_partitions(topics, OffsetSpec.latest()), "end offset")
+        return {tp: info.offset for tp, info in found.items()}
 
     def committed_offsets(self, group_id: str) -> dict[TopicPartition, int]:
         request = [confluent_kafka.ConsumerGroupTopicPartitions(group_id)]

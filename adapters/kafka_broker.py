@@ -10,9 +10,10 @@ import logging
 from typing import Any
 
 from adapters.kafka_admin import KafkaAdmin
-from adapters.kafka_consumer import KafkaConsumer, consumer_settings
+from adapters.kafka_consumer import KafkaConsumer
 from adapters.kafka_errors import ConnectionWatch
-from adapters.kafka_producer import KafkaProducer, producer_settings
+from adapters.kafka_producer import KafkaProducer
+from adapters.kafka_settings import consumer_settings, producer_settings
 from services.ports import ConsumerConfig, InvalidConfig, ProducerConfig
 
 LIBRDKAFKA_LOGGER = "kafkalab.librdkafka"

@@ -10,6 +10,7 @@ Kafka would accept it while the generation is current, silently overwriting the 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,6 +22,9 @@ from services.ports import (
     BrokerError,
     CommitFailed,
     ConsumerConfig,
+    InvalidConfig,
+    LogAppendTimeRecord,
+    PartitionNotAssigned,
     RebalanceCallback,
     Record,
     TopicPartition,
@@ -28,27 +32,6 @@ from services.ports import (
 
 log = logging.getLogger("kafkalab.kafka")
 
-_ASSIGNORS = {"range": "range", "roundrobin": "roundrobin", "cooperative-sticky": "cooperative-sticky"}
-
-
-def consumer_settings(config: ConsumerConfig) -> dict[str, Any]:
-    """librdkafka settings for ``config``: manual commits, nothing stored behind the caller's back."""
-    settings: dict[str, Any] = {
-        "group.id": config.group_id,
-        "client.id": config.client_id,
-        "enable.auto.commit": False,
-        "enable.auto.offset.store": False,
-        "enable.partition.eof": False,
-        "auto.offset.reset": config.auto_offset_reset,
-        "partition.assignment.strategy": _ASSIGNORS.get(config.assignor, config.assignor),
-        "session.timeout.ms": config.session_timeout_ms,
-        "heartbeat.interval.ms": config.heartbeat_interval_ms,
-        "max.poll.interval.ms": config.max_poll_interval_ms,
-        "isolation.level": config.isolation_level,
-    }
-    if config.group_instance_id:
-        settings["group.instance.id"] = config.group_instance_id
-    return settings
 
 
 def _port_tp(tp: confluent_kafka.TopicPartition) -> TopicPartition:
@@ -56,9 +39,10 @@ def _port_tp(tp: confluent_kafka.TopicPartition) -> TopicPartition:
 
 
 def _record(msg: confluent_kafka.Message) -> Record:
-    headers = tuple((name, bytes(value or b"")) for name, value in (msg.headers() or ()))
-    _, timestamp = msg.timestamp()
-    return Record(
+    headers = tuple((name, None if value is None else bytes(value)) for name, value in (msg.headers() or ()))
+    kind, timestamp = msg.timestamp()
+    cls = LogAppendTimeRecord if kind == confluent_kafka.TIMESTAMP_LOG_APPEND_TIME else Record
+    return cls(
         topic=msg.topic(),
         partition=msg.partition(),
         offset=msg.offset(),
@@ -85,6 +69,9 @@ class KafkaConsumer:
         # for a partition between a seek and its next record, nor before the first record.
         self._next: dict[TopicPartition, int] = {}
         self._pending_error: BrokerError | None = None
+        self._paused: set[TopicPartition] = set()
+        self._manual = False  # assign() rather than subscribe()
+        self._topics: tuple[str, ...] = ()
         self._on_assign: RebalanceCallback | None = None
         self._on_revoke: RebalanceCallback | None = None
         self._closed = False
@@ -114,7 +101,10 @@ class KafkaConsumer:
         on_assign: RebalanceCallback | None = None,
         on_revoke: RebalanceCallback | None = None,
     ) -> None:
+        if self._manual:
+            raise InvalidConfig("subscribe() after assign(): call unsubscribe() first")
         self._on_assign, self._on_revoke = on_assign, on_revoke
+        self._topics = tuple(topics)
         try:
             self._consumer.subscribe(
                 list(topics), on_assign=self._assigned, on_revoke=self._revoked, on_lost=self._lost
@@ -122,12 +112,47 @@ class KafkaConsumer:
         except KafkaException as exc:
             raise self._watch.translate(exc, f"subscribe to {', '.join(topics)}") from exc
 
+    def assign(self, partitions: Sequence[TopicPartition]) -> None:
+        if self._topics:
+            raise InvalidConfig("assign() while subscribed: call unsubscribe() first")
+        wanted = list(dict.fromkeys(partitions))
+        try:
+            self._consumer.assign([confluent_kafka.TopicPartition(tp.topic, tp.partition) for tp in wanted])
+        except KafkaException as exc:
+            raise self._watch.translate(exc, "assign") from exc
+        self._manual = True
+        self._forget(self._owned - set(wanted))
+        self._owned = set(wanted)
+
+    def unsubscribe(self) -> None:
+        if self._manual:
+            self._consumer.unassign()
+            self._forget(set(self._owned))
+            self._owned.clear()
+            self._manual = False
+            return
+        try:
+            self._consumer.unsubscribe()
+        except KafkaException as exc:
+            raise self._watch.translate(exc, "unsubscribe") from exc
+        # The revoke callback is served from the consumer's queue: serve it here, as the port promises.
+        deadline = time.monotonic() + 5.0
+        while self._owned and time.monotonic() < deadline:
+            self._consumer.consume(num_messages=1, timeout=0.1)
+        self._on_assign = self._on_revoke = None
+        self._topics = ()
+
+    def _forget(self, tps: set[TopicPartition]) -> None:
+        for tp in tps:
+            self._owned.discard(tp)
+            self._next.pop(tp, None)
+            self._paused.discard(tp)
+
     # The client calls assign/unassign (incremental for cooperative) after each callback returns.
     def _assigned(self, _consumer: Any, partitions: list[confluent_kafka.TopicPartition]) -> None:
         added = [_port_tp(tp) for tp in partitions]
         if not self._cooperative:
-            self._owned.clear()
-            self._next.clear()
+            self._forget(set(self._owned))
         self._owned.update(added)
         log.debug("assigned", extra={"group": self.group_id, "partitions": [str(t) for t in added]})
         if self._on_assign is not None:
@@ -140,17 +165,13 @@ class KafkaConsumer:
             if self._on_revoke is not None:
                 self._on_revoke(revoked)
         finally:
-            for tp in revoked:
-                self._owned.discard(tp)
-                self._next.pop(tp, None)
+            self._forget(set(revoked))
 
     def _lost(self, consumer: Any, partitions: list[confluent_kafka.TopicPartition]) -> None:
         # Lost (session timeout, max.poll.interval exceeded): someone else may own them already, so
         # drop ownership first; a commit attempted in on_revoke then fails, as it would on the broker.
         lost = [_port_tp(tp) for tp in partitions]
-        for tp in lost:
-            self._owned.discard(tp)
-            self._next.pop(tp, None)
+        self._forget(set(lost))
         if self._on_revoke is not None:
             self._on_revoke(sorted(lost))
 
@@ -237,7 +258,32 @@ class KafkaConsumer:
                 positions[tp] = offset
         return positions
 
+    def _check_owned(self, tps: Sequence[TopicPartition], action: str) -> list[confluent_kafka.TopicPartition]:
+        missing = [str(tp) for tp in tps if tp not in self._owned]
+        if missing:
+            raise PartitionNotAssigned(f"{action}: {', '.join(missing)} not assigned to this consumer")
+        return [confluent_kafka.TopicPartition(tp.topic, tp.partition) for tp in tps]
+
+    def pause(self, partitions: Sequence[TopicPartition]) -> None:
+        self._set_paused(partitions, True)
+
+    def resume(self, partitions: Sequence[TopicPartition]) -> None:
+        self._set_paused(partitions, False)
+
+    def _set_paused(self, partitions: Sequence[TopicPartition], paused: bool) -> None:
+        action = "pause" if paused else "resume"
+        request = self._check_owned(partitions, action)
+        try:
+            (self._consumer.pause if paused else self._consumer.resume)(request)
+        except KafkaException as exc:
+            raise self._watch.translate(exc, action) from exc
+        (self._paused.update if paused else self._paused.difference_update)(partitions)
+
+    def paused(self) -> list[TopicPartition]:
+        return sorted(self._paused)
+
     def seek(self, tp: TopicPartition, offset: int) -> None:
+        self._check_owned([tp], "seek")
         try:
             self._consumer.seek(confluent_kafka.TopicPartition(tp.topic, tp.partition, offset))
         except KafkaException as exc:
@@ -253,5 +299,4 @@ class KafkaConsumer:
             self._consumer.close()
         except (KafkaException, RuntimeError) as exc:
             log.warning("consumer close failed: %s", exc)
-        self._owned.clear()
-        self._next.clear()
+        self._forget(set(self._owned))

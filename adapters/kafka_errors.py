@@ -15,10 +15,17 @@ from services.ports import (
     BrokerUnavailable,
     CommitFailed,
     CoordinatorNotAvailable,
+    FencedInstance,
+    GroupNotEmpty,
     InvalidConfig,
+    OffsetOutOfRange,
+    PolicyViolation,
     ProduceFailed,
+    ProducerFenced,
     RebalanceInProgress,
+    RecordTooLarge,
     TopicAlreadyExists,
+    UnknownGroup,
     UnknownTopic,
 )
 
@@ -53,7 +60,6 @@ FENCED_MEMBER = frozenset(
     {
         E.ILLEGAL_GENERATION,
         E.UNKNOWN_MEMBER_ID,
-        E.FENCED_INSTANCE_ID,
         E.STALE_MEMBER_EPOCH,
         E.FENCED_MEMBER_EPOCH,
         E._ASSIGNMENT_LOST,
@@ -74,9 +80,23 @@ BAD_CONFIG = frozenset(
         E.INCONSISTENT_GROUP_PROTOCOL,
         E.UNSUPPORTED_ASSIGNOR,
         E.INVALID_TRANSACTION_TIMEOUT,
-        E.POLICY_VIOLATION,
+        E.INVALID_REQUIRED_ACKS,
     }
 )
+PRODUCER_FENCED = frozenset({E._FENCED, E.PRODUCER_FENCED, E.INVALID_PRODUCER_EPOCH})
+# Codes with exactly one port exception each.
+SPECIFIC = {
+    E.TOPIC_ALREADY_EXISTS: TopicAlreadyExists,
+    E.REBALANCE_IN_PROGRESS: RebalanceInProgress,
+    E.FENCED_INSTANCE_ID: FencedInstance,
+    E.MSG_SIZE_TOO_LARGE: RecordTooLarge,
+    E.RECORD_LIST_TOO_LARGE: RecordTooLarge,
+    E._AUTO_OFFSET_RESET: OffsetOutOfRange,
+    E.OFFSET_OUT_OF_RANGE: OffsetOutOfRange,
+    E.NON_EMPTY_GROUP: GroupNotEmpty,
+    E.GROUP_ID_NOT_FOUND: UnknownGroup,
+    E.POLICY_VIOLATION: PolicyViolation,
+}
 
 # Hosts that only exist inside a container network (docker compose service names).
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
@@ -123,10 +143,13 @@ def translate(
         )
     if code in UNKNOWN_TOPIC:
         return UnknownTopic(text)
-    if code == E.TOPIC_ALREADY_EXISTS:
-        return TopicAlreadyExists(text)
-    if code == E.REBALANCE_IN_PROGRESS:
-        return RebalanceInProgress(text)
+    specific = SPECIFIC.get(code)
+    if specific is not None:
+        return specific(text)
+    if code in PRODUCER_FENCED:
+        return ProducerFenced(text)
+    if code == E._FATAL and "fenced" in text.lower() and "instance" in text.lower():
+        return FencedInstance(text)  # librdkafka's fatal error after FENCED_INSTANCE_ID
     if code in FENCED_MEMBER:
         return CommitFailed(text)
     if code in BAD_CONFIG:
@@ -137,8 +160,11 @@ def translate(
 
 
 def produce_failed(err: KafkaError, *, action: str = "", bootstrap: str | None = None) -> ProduceFailed:
-    """A delivery report error as ProduceFailed; retriable when Kafka says so or the broker was unreachable."""
+    """A delivery report error as ProduceFailed (or its RecordTooLarge/ProducerFenced kinds); retriable when
+    Kafka says so or the broker was unreachable."""
     mapped = translate(err, action=action, bootstrap=bootstrap)
+    if isinstance(mapped, ProduceFailed):
+        return mapped
     retriable = bool(err.retriable()) or isinstance(mapped, BrokerUnavailable)
     return ProduceFailed(str(mapped), retriable=retriable)
 

@@ -10,58 +10,42 @@ import confluent_kafka
 from confluent_kafka import KafkaError, KafkaException
 
 from adapters.kafka_errors import ConnectionWatch, produce_failed
+from services.port_types import check_timestamp, record_wire_size
 from services.ports import (
     BrokerError,
     Consumer,
+    DeliveryCallback,
     InvalidConfig,
     ProduceFailed,
-    ProducerConfig,
     RecordMetadata,
     TopicPartition,
+    TransactionStateError,
     UnknownTopic,
 )
 
 TRANSACTION_TIMEOUT_S = 30.0
 
 
-def producer_settings(config: ProducerConfig) -> dict[str, Any]:
-    """librdkafka settings for ``config``. murmur2_random puts a key where Java clients and the simulator do."""
-    acks = config.acks
-    if (config.enable_idempotence or config.transactional_id) and acks != "all":
-        raise InvalidConfig(
-            f"acks={acks} conflicts with enable.idempotence/transactional.id, which need acks=all"
-        )
-    settings: dict[str, Any] = {
-        "client.id": config.client_id,
-        "acks": acks,
-        "enable.idempotence": config.enable_idempotence or bool(config.transactional_id),
-        "linger.ms": config.linger_ms,
-        "retries": config.retries,
-        "compression.type": config.compression_type,
-        "partitioner": "murmur2_random",
-    }
-    if config.transactional_id:
-        settings["transactional.id"] = config.transactional_id
-    return settings
-
-
 class _Batch:
     """Delivery results of the records produced since the last flush, in produce order."""
 
-    def __init__(self) -> None:
+    def __init__(self, watch: ConnectionWatch) -> None:
         self.results: list[RecordMetadata | KafkaError | None] = []
+        self._watch = watch
 
-    def slot(self) -> Any:
+    def slot(self, on_delivery: DeliveryCallback | None) -> Any:
         index = len(self.results)
         self.results.append(None)
 
-        def on_delivery(err: KafkaError | None, msg: confluent_kafka.Message) -> None:
-            if err is not None:
-                self.results[index] = err
-            else:
-                self.results[index] = RecordMetadata(msg.topic(), msg.partition(), msg.offset())
+        def delivered(err: KafkaError | None, msg: confluent_kafka.Message) -> None:
+            offset = msg.offset()
+            metadata = RecordMetadata(msg.topic(), msg.partition(),
+                                      offset if err is None and offset is not None and offset >= 0 else None)
+            self.results[index] = err if err is not None else metadata
+            if on_delivery is not None:
+                on_delivery(None if err is None else produce_failed(err, action=f"deliver to {msg.topic()}"), metadata)
 
-        return on_delivery
+        return delivered
 
 
 class KafkaProducer:
@@ -75,7 +59,7 @@ class KafkaProducer:
             self._producer = confluent_kafka.Producer(settings)
         except KafkaException as exc:
             raise watch.translate(exc, "create producer") from exc
-        self._batch = _Batch()
+        self._batch = _Batch(watch)
         self._closed = False
 
     def produce(
@@ -84,14 +68,19 @@ class KafkaProducer:
         value: bytes | None,
         *,
         key: bytes | None = None,
-        headers: Sequence[tuple[str, bytes]] = (),
+        headers: Sequence[tuple[str, bytes | None]] = (),
         partition: int | None = None,
+        timestamp: int | None = None,
+        on_delivery: DeliveryCallback | None = None,
     ) -> None:
-        kwargs: dict[str, Any] = {"value": value, "key": key, "on_delivery": self._batch.slot()}
+        record_wire_size(key, value, headers)  # the port's record rules (InvalidRecord), before librdkafka's
+        kwargs: dict[str, Any] = {"value": value, "key": key, "on_delivery": self._batch.slot(on_delivery)}
         if headers:
             kwargs["headers"] = list(headers)
         if partition is not None:
             kwargs["partition"] = partition
+        if timestamp is not None:
+            kwargs["timestamp"] = check_timestamp(timestamp)
         for attempt in range(2):
             try:
                 self._producer.produce(topic, **kwargs)
@@ -104,14 +93,20 @@ class KafkaProducer:
                 self._producer.poll(1.0)
             except KafkaException as exc:
                 self._batch.results.pop()
+                err: KafkaError = exc.args[0]
+                if err.code() == KafkaError._STATE:
+                    raise TransactionStateError(
+                        f"produce to {topic}: {err.str()} [_STATE]: a transactional producer must "
+                        "begin_transaction() before produce()"
+                    ) from exc
                 failure = self._watch.translate(exc, f"produce to {topic}")
                 if isinstance(failure, UnknownTopic):  # e.g. an explicit partition the topic does not have
                     raise failure from exc
-                raise produce_failed(exc.args[0], action=f"produce to {topic}") from exc
+                raise produce_failed(err, action=f"produce to {topic}") from exc
         self._producer.poll(0)
 
     def flush(self, timeout: float = 10.0) -> list[RecordMetadata]:
-        batch, self._batch = self._batch, _Batch()
+        batch, self._batch = self._batch, _Batch(self._watch)
         remaining = self._producer.flush(timeout)
         if remaining:
             # Drop what never left the client so its outcome is definite (not delivered).
@@ -169,7 +164,7 @@ class KafkaProducer:
         self._call("abort transaction", self._producer.abort_transaction, TRANSACTION_TIMEOUT_S)
         # Records of the aborted transaction were purged; their reports must not leak into the next flush.
         self._producer.poll(0)
-        self._batch = _Batch()
+        self._batch = _Batch(self._watch)
 
     def close(self) -> None:
         if self._closed:
@@ -183,13 +178,15 @@ class KafkaProducer:
 
     def _require_transactional(self, what: str) -> None:
         if not self._transactional:
-            raise InvalidConfig(f"{what} needs ProducerConfig.transactional_id")
+            raise TransactionStateError(f"{what}: not a transactional producer (no transactional_id)")
 
     def _call(self, action: str, fn: Any, *args: Any) -> None:
         try:
             fn(*args)
         except KafkaException as exc:
             err: KafkaError = exc.args[0]
+            if err.code() == KafkaError._STATE:
+                raise TransactionStateError(f"{action}: {err.str()} [_STATE]") from exc
             failure: BrokerError = self._watch.translate(exc, action)
             if err.txn_requires_abort() or err.fatal():
                 # Aborting (or, when fatal, recreating the producer) is the way out, not retrying.

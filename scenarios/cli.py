@@ -11,6 +11,7 @@ COMMAND_MODULES = (
     "scenarios.cmd_scenario",
     "scenarios.cmd_services",
     "scenarios.cmd_labs",
+    "scenarios.offsets_cli",
     "compose.cli",
     "scenarios.tuning.cli",
     "scenarios.schema_cli",

@@ -8,11 +8,21 @@
     w.trace.sha256()                         # same seed + same script = same hash
 
 Clients: ``w.producer(ProducerConfig)``, ``w.consumer(ConsumerConfig)``, ``w.admin()``; the port adapter
-is ``adapters.sim_broker.SimBroker(w)``. Modules: clock, scheduler, trace, partitioner, log (one
-partition), cluster, group (coordinator), assignors, producer, transactions, consumer, admin, faults, world.
+is ``adapters.sim_broker.SimBroker(w)``. Modules: clock, scheduler, trace, partitioner, records (Record
+and metadata builders), log (one partition and its segments), batches (a produce request's batch), cleaner
+(log cleaning and retention), topic_config and broker_config (what the broker accepts), client_config
+(librdkafka's rules), cluster, group (coordinator), assignors, producer, transactions, fetcher, consumer,
+admin, faults, world.
 """
 
-from .errors import ClientClosed, FencedInstance, OffsetOutOfRange, ProducerFenced, TransactionStateError
+from services.ports import (
+    ClientClosed,
+    FencedInstance,
+    OffsetOutOfRange,
+    ProducerFenced,
+    TransactionStateError,
+)
+
 from .partitioner import murmur2, partition_for_key
 from .world import World
 

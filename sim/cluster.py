@@ -5,8 +5,16 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from services.ports import BrokerUnavailable, CoordinatorNotAvailable, TopicAlreadyExists, UnknownTopic
+from services.ports import (
+    BrokerUnavailable,
+    CoordinatorNotAvailable,
+    InvalidConfig,
+    TopicAlreadyExists,
+    UnknownTopic,
+)
 
+from .broker_config import BrokerConfig, TopicSettings, resolve
+from .cleaner import LogBackground
 from .clock import VirtualClock
 from .group import Group
 from .log import PartitionLog
@@ -22,7 +30,8 @@ _ROUTES_LIMIT = 65_536
 class Topic:
     name: str
     partitions: list[PartitionLog]
-    config: dict[str, str] = field(default_factory=dict)
+    settings: TopicSettings
+    config: dict[str, str] = field(default_factory=dict)  # what was set on the topic itself
     # key -> (name, partition), memoised for producers; a recreated topic is a new Topic with fresh routes
     routes: dict[bytes, tuple[str, int]] = field(default_factory=dict, repr=False, compare=False)
 
@@ -35,22 +44,24 @@ class Topic:
 
     @property
     def compacted(self) -> bool:
-        return "compact" in self.config.get("cleanup.policy", "delete").split(",")
+        return self.settings.compact
 
 
 class Cluster:
     """One broker holding every partition (replication is not modelled: acks=all is immediate)."""
 
     group_class = Group  # test-only variants swap this to plant a bug in the coordinator
-    auto_create_topics = True  # Kafka's auto.create.topics.enable default (producers only, as in librdkafka)
-    default_partitions = 1  # num.partitions
 
-    def __init__(self, clock: VirtualClock, rng: random.Random, trace: Trace) -> None:
+    def __init__(self, clock: VirtualClock, rng: random.Random, trace: Trace,
+                 broker: BrokerConfig | None = None) -> None:
         self.clock = clock
         self.rng = rng
         self.trace = trace
+        self.broker = broker or BrokerConfig()
+        self.background = LogBackground(self)
         self.topics: dict[str, Topic] = {}
         self.groups: dict[str, Group] = {}
+        self.forgotten: dict[str, Group] = {}  # deleted groups whose objects consumers may still hold
         self.txns = TransactionCoordinator(self)
         self.version = 0  # bumped on every observable change; the scheduler's idle test reads it
         self.down_until = -1
@@ -70,20 +81,60 @@ class Cluster:
                 raise CoordinatorNotAvailable(f"coordinator unavailable until t={self.down_until}ms")
             raise BrokerUnavailable(f"broker unavailable until t={self.down_until}ms")
 
+    # auto.create.topics.enable (producers only, as in librdkafka) and num.partitions
+    @property
+    def auto_create_topics(self) -> bool:
+        return self.broker.auto_create_topics_enable
+
+    @auto_create_topics.setter
+    def auto_create_topics(self, on: bool) -> None:
+        self.broker.auto_create_topics_enable = on
+
+    @property
+    def default_partitions(self) -> int:
+        return self.broker.num_partitions
+
     # ---------------------------------------------------------------- topics
     def create_topic(self, name: str, partitions: int = 1, config: dict[str, str] | None = None,
                      *, exist_ok: bool = False) -> Topic:
         if name in self.topics:
             if exist_ok:
                 return self.topics[name]
-            raise TopicAlreadyExists(name)
-        if partitions < 1:
-            raise ValueError("a topic needs at least one partition")
-        topic = Topic(name, [PartitionLog(name, p) for p in range(partitions)], dict(config or {}))
+            raise TopicAlreadyExists(f"Topic '{name}' already exists.")
+        if not isinstance(partitions, int) or partitions < 1:
+            raise InvalidConfig(f"Number of partitions must be larger than 0 (got {partitions}).")
+        config = dict(config or {})
+        settings = resolve(config, self.broker)
+        topic = Topic(name, [PartitionLog(name, p, settings, self.background) for p in range(partitions)],
+                      settings, config)
         self.topics[name] = topic
-        self.emit("topic_created", topic=name, partitions=partitions, config=dict(sorted(topic.config.items())))
+        self.emit("topic_created", topic=name, partitions=partitions, config=dict(sorted(config.items())))
         self._metadata_changed(name)
         return topic
+
+    def alter_topic_config(self, name: str, set_: dict[str, str], delete: list[str]) -> None:
+        """Incremental AlterConfigs: validated as a whole before anything changes (deleting a name that is
+        not set, even an unknown one, is a no-op, as on Kafka)."""
+        topic = self.topic(name)
+        config = {k: v for k, v in topic.config.items() if k not in delete}
+        config.update(set_)
+        settings = resolve(config, self.broker)
+        topic.config, topic.settings = config, settings
+        for log in topic.partitions:
+            log.settings = settings
+        self.emit("topic_config_altered", topic=name, config=dict(sorted(config.items())))
+        self.background.wake()
+
+    def create_partitions(self, name: str, total: int) -> None:
+        """Add partitions (CreatePartitions); members notice at their next metadata refresh."""
+        topic = self.topic(name)
+        current = len(topic.partitions)
+        if not isinstance(total, int) or total <= current:
+            raise InvalidConfig(f"Topic already has {current} partition(s)." if total == current else
+                                f"The topic {name} currently has {current} partition(s); {total} would not be an increase.")
+        topic.partitions.extend(PartitionLog(name, p, topic.settings, self.background) for p in range(current, total))
+        topic.routes = {}  # keys hash over the new partition count from now on
+        self.emit("partitions_created", topic=name, partitions=total)
 
     def delete_topic(self, name: str) -> None:
         if name not in self.topics:
@@ -114,21 +165,21 @@ class Cluster:
     def partition_counts(self) -> dict[str, int]:
         return {name: len(t.partitions) for name, t in self.topics.items()}
 
-    def compact(self, topic: str) -> int:
-        """Run the log cleaner on a ``cleanup.policy=compact`` topic now; returns records removed."""
-        t = self.topic(topic)
-        if not t.compacted:
-            raise ValueError(f"topic {topic} has cleanup.policy={t.config.get('cleanup.policy', 'delete')}")
-        removed = sum(log.compact() for log in t.partitions)
-        self.emit("compacted", topic=topic, removed=removed)
-        return removed
 
     # ---------------------------------------------------------------- groups
     def group(self, group_id: str) -> Group:
         found = self.groups.get(group_id)
         if found is None:
-            found = self.groups[group_id] = self.group_class(self, group_id)
+            found = self.forgotten.pop(group_id, None) or self.group_class(self, group_id)
+            self.groups[group_id] = found
         return found
+
+    def forget_group(self, group_id: str) -> None:
+        """DeleteGroups: the group and its offsets go; a consumer that still holds the object brings the
+        group back (empty) when it joins or commits, as a new group of that name would be."""
+        group = self.groups.pop(group_id)
+        group.committed = {}
+        self.forgotten[group_id] = group
 
     # ---------------------------------------------------------------- time
     def tick(self) -> None:
@@ -136,6 +187,10 @@ class Cluster:
         for group in list(self.groups.values()):
             group.tick(now)
         self.txns.tick(now)
+        background = self.background
+        due = background.next_due
+        if due is not None and now >= due:
+            background.tick(now)
 
     def next_deadline(self) -> int | None:
         times = [t for t in (g.next_deadline() for g in self.groups.values()) if t is not None]
@@ -144,6 +199,9 @@ class Cluster:
             times.append(txn)
         if self.down_until > self.clock.now_ms():
             times.append(self.down_until)  # clients blocked by the outage get going again then
+        background = self.background.next_due  # maintenance: a timer, but never "pending" work
+        if background is not None:
+            times.append(background)
         return min(times) if times else None
 
     def pending(self) -> bool:

@@ -1,4 +1,5 @@
-"""A consumer group member. Group work (join, revoke, assign) happens inside poll(), as in librdkafka."""
+"""A consumer group member (or a manually assigned reader). Group work (join, revoke, assign) happens
+inside poll(), as in librdkafka; fetching and positions live in ``sim.fetcher``."""
 
 from __future__ import annotations
 
@@ -6,16 +7,20 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from services.ports import (
+    ClientClosed,
+    CommitFailed,
     ConsumerConfig,
+    FencedInstance,
     InvalidConfig,
+    PartitionNotAssigned,
     RebalanceCallback,
     Record,
     TopicPartition,
     UnknownTopic,
 )
 
-from .assignors import ASSIGNORS
-from .errors import ClientClosed, FencedInstance, OffsetOutOfRange
+from .client_config import check_consumer, session_timeout_refused
+from .fetcher import Fetcher
 from .group import Member
 
 if TYPE_CHECKING:
@@ -32,25 +37,24 @@ class SimConsumer:
     """
 
     def __init__(self, cluster: Cluster, config: ConsumerConfig) -> None:
-        if config.assignor not in ASSIGNORS:
-            raise InvalidConfig(f"partition.assignment.strategy {config.assignor!r} is not one of {ASSIGNORS}")
-        if config.auto_offset_reset not in ("earliest", "latest", "error"):
-            raise InvalidConfig(f"auto.offset.reset {config.auto_offset_reset!r}")
-        if config.session_timeout_ms <= 0 or config.max_poll_interval_ms <= 0:
-            raise InvalidConfig("session_timeout_ms and max_poll_interval_ms must be positive")
+        check_consumer(config)
         self.config = config
         self._cluster = cluster
-        self._group = cluster.group(config.group_id)
+        self._group = cluster.group(config.group_id)  # the same object even across delete_group
         self._member: Member | None = None
         self._topics: tuple[str, ...] = ()
+        self._manual = False  # assign() rather than subscribe()
         self._on_assign: RebalanceCallback | None = None
         self._on_revoke: RebalanceCallback | None = None
         self._assigned: list[TP] = []
-        self._positions: dict[TP, int] = {}
+        self._fetcher = Fetcher(cluster, group_id=config.group_id, reset=config.auto_offset_reset,
+                                read_committed=config.isolation_level == "read_committed")
+        self._positions = self._fetcher.positions
         self._reported_missing: set[str] = set()
-        self._turn = 0  # rotates the first partition fetched, so no partition starves
-        self._read_committed = config.isolation_level == "read_committed"
         self._eager = config.assignor != "cooperative-sticky"
+        self._refresh_ms = config.topic_metadata_refresh_interval_ms
+        self._next_refresh = -1
+        self._known_counts: dict[str, int] = {}
         self.closed = False
         self.crashed = False
 
@@ -71,19 +75,50 @@ class SimConsumer:
         if self.crashed or self.closed:
             raise ClientClosed(f"consumer {self.config.client_id} of {self.group_id} was {'crashed' if self.crashed else 'closed'}")
 
-    # ---------------------------------------------------------------- subscription
+    # ---------------------------------------------------------------- subscription and assignment
     def subscribe(self, topics: Sequence[str], *, on_assign: RebalanceCallback | None = None,
                   on_revoke: RebalanceCallback | None = None) -> None:
         self._check_usable()
+        if self._manual:
+            raise InvalidConfig("subscribe() after assign(): call unsubscribe() first")
         self._on_assign, self._on_revoke = on_assign, on_revoke
         topics = tuple(dict.fromkeys(topics))
         if self._member is not None and topics != self._topics and self._is_member():
             self._group.subscription_changed(self._member, topics)
         self._topics = topics
 
+    def assign(self, partitions: Sequence[TopicPartition]) -> None:
+        self._check_usable()
+        if self._topics:
+            raise InvalidConfig("assign() while subscribed: call unsubscribe() first")
+        self._manual = True
+        wanted = list(dict.fromkeys((tp.topic, tp.partition) for tp in partitions))
+        self._fetcher.forget([tp for tp in self._assigned if tp not in wanted])
+        self._assigned = wanted
+        self._cluster.emit("assign", group=self.group_id, client=self.config.client_id,
+                           partitions=[f"{t}-{p}" for t, p in wanted])
+
+    def unsubscribe(self) -> None:
+        self._check_usable()
+        if self._assigned and not self._manual:
+            self._drop(list(self._assigned), lost=False)
+        self._fetcher.forget(list(self._assigned))
+        self._assigned = []
+        self._manual = False
+        self._topics = ()
+        if self._is_member():
+            self._leave()
+        self._member = None
+
     def _is_member(self) -> bool:
         m = self._member
         return m is not None and self._group.members.get(m.member_id) is m
+
+    def _leave(self) -> None:
+        if self.config.group_instance_id is None:
+            self._group.leave(self._member, "left")
+        else:  # static members send no LeaveGroup: the session timeout decides
+            self._group.stop_heartbeats(self._member)
 
     # ---------------------------------------------------------------- poll
     def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[Record]:
@@ -93,11 +128,12 @@ class SimConsumer:
             self._member.last_poll_ms = cluster.clock.now_ms()
         cluster.check_up()
         cluster.tick()
-        self._drive_group()
-        self._report_missing_topics()
+        if not self._manual:
+            self._drive_group()
+            self._report_missing_topics()
         if not self._assigned:
             return []
-        return self._fetch(max_records)
+        return self._fetcher.fetch(self._assigned, max_records, self.member_id)
 
     def _report_missing_topics(self) -> None:
         """Like librdkafka: a subscribed topic that does not exist is reported once, then waited for."""
@@ -108,26 +144,59 @@ class SimConsumer:
                 self._reported_missing.add(topic)
                 raise UnknownTopic(f"Subscribed topic not available: {topic!r}")
 
+    def _refresh_metadata(self, now: int) -> None:
+        """librdkafka refreshes metadata every topic.metadata.refresh.interval.ms; a subscribed topic that
+        gained partitions since the last refresh makes this member rejoin, so the group rebalances."""
+        self._next_refresh = now + self._refresh_ms if self._refresh_ms >= 0 else -1
+        topics = self._cluster.topics
+        counts = {t: len(topics[t].partitions) for t in self._topics if t in topics}
+        grown = sorted(t for t, n in counts.items() if n > self._known_counts.get(t, n))
+        self._known_counts = counts
+        if grown and self._is_member():
+            self._group.start_rebalance(f"metadata refresh: partitions added to {', '.join(grown)}")
+
     def _drive_group(self) -> None:
         group = self._group
         if self._member is not None and not self._is_member():
             if self._member.replaced:
-                raise FencedInstance(f"group.instance.id {self.config.group_instance_id!r} is used by a newer consumer")
+                raise FencedInstance(f"group.instance.id {self.config.group_instance_id!r} is used by a newer consumer "
+                                     "[FENCED_INSTANCE_ID: fatal]")
             self._member = None
             if self._assigned:  # we were kicked out: the partitions are lost
                 self._drop(list(self._assigned), lost=True)
         if not self._topics:
             return
-        now = self._cluster.clock.now_ms()
+        cluster = self._cluster
+        now = cluster.clock.now_ms()
         if self._member is None:
             cfg = self.config
+            refused = session_timeout_refused(cfg, cluster.broker.group_min_session_timeout_ms,
+                                              cluster.broker.group_max_session_timeout_ms)
+            if refused is not None:
+                raise refused
             self._member = group.join(client_id=cfg.client_id, instance_id=cfg.group_instance_id, topics=self._topics,
                                       assignor=cfg.assignor, session_timeout_ms=cfg.session_timeout_ms,
                                       max_poll_interval_ms=cfg.max_poll_interval_ms)
             self._member.positions = self._positions
+            self._next_refresh = now  # a join fetches metadata first (then every interval, unless -1)
+        if now >= self._next_refresh >= 0:
+            self._refresh_metadata(now)
         member = self._member
         member.last_poll_ms = now
-        for _ in range(4):  # a cooperative sync can start the second round at once
+        for _ in range(6):  # a cooperative sync can start the second round at once
+            if group.needs_sync(member):
+                revoked, added = group.sync(member)
+                if self._eager:
+                    self._assigned = list(member.owned)
+                    self._call(self._on_assign, self._assigned)
+                else:
+                    if revoked:
+                        self._drop(revoked, lost=False)
+                        group.released(member, revoked)
+                    self._assigned.extend(added)
+                    # librdkafka calls the incremental assign callback after every rebalance, empty or not
+                    self._call(self._on_assign, added)
+                continue
             if group.state == "PreparingRebalance" and not member.rejoined:
                 if self._eager and self._assigned:
                     self._drop(list(self._assigned), lost=False)
@@ -136,27 +205,15 @@ class SimConsumer:
                 if self._eager:
                     member.owned = []
                 group.rejoin(member)
-            if not group.needs_sync(member):
-                return
-            revoked, added = group.sync(member)
-            if self._eager:
-                self._assigned = list(member.owned)
-                self._call(self._on_assign, self._assigned)
-            else:
-                if revoked:
-                    self._drop(revoked, lost=False)
-                    group.released(member, revoked)
-                self._assigned.extend(added)
-                if added:
-                    self._call(self._on_assign, added)
+                continue
+            return
 
     def _drop(self, tps: list[TP], *, lost: bool) -> None:
         self._cluster.emit("revoke", group=self.group_id, member=self.member_id, lost=lost,
                            partitions=[f"{t}-{p}" for t, p in tps])
         # The callback runs while the partitions are still assigned, so it can commit what it processed.
         self._call(self._on_revoke, tps)
-        for tp in tps:
-            self._positions.pop(tp, None)
+        self._fetcher.forget(tps)
         self._assigned = [tp for tp in self._assigned if tp not in tps]
 
     @staticmethod
@@ -164,90 +221,79 @@ class SimConsumer:
         if callback is not None:
             callback([TopicPartition(t, p) for t, p in tps])
 
-    def _fetch(self, max_records: int) -> list[Record]:
-        cluster = self._cluster
-        assigned = self._assigned
-        n = len(assigned)
-        start = self._turn % n
-        self._turn += 1
-        out: list[Record] = []
-        fetched = {}
-        for k in range(n):
-            tp = assigned[(start + k) % n]
-            topic = cluster.topics.get(tp[0])
-            if topic is None or tp[1] >= len(topic.partitions):
-                continue
-            log = topic.partitions[tp[1]]
-            pos = self._positions.get(tp)
-            if pos is None or pos > log.next_offset:
-                pos = self._reset(tp, log, use_committed=pos is None)
-            recs, self._positions[tp] = log.read(pos, max_records - len(out), committed_only=self._read_committed)
-            if recs:
-                out.extend(recs)
-                fetched[f"{tp[0]}-{tp[1]}"] = [recs[0].offset, len(recs)]
-                if len(out) >= max_records:
-                    break
-        if out:
-            cluster.emit("fetch", group=self.group_id, member=self.member_id, parts=fetched)
-        return out
-
-    def _reset(self, tp: TP, log, *, use_committed: bool) -> int:
-        if use_committed:
-            committed = self._group.committed.get(tp)
-            if committed is not None and committed <= log.next_offset:
-                return committed
-        policy = self.config.auto_offset_reset
-        if policy == "earliest":
-            return log.start_offset
-        if policy == "latest":
-            return log.last_stable_offset() if self._read_committed else log.next_offset
-        raise OffsetOutOfRange(f"{tp[0]}-{tp[1]}: no valid offset for group {self.group_id} and auto_offset_reset=error")
-
     # ---------------------------------------------------------------- offsets
     def check_can_commit(self, tps: Mapping[TP, int]) -> None:
         self._check_usable()
         self._cluster.tick()
+        if self._manual:
+            self._check_manual(tps)
+            return
         self._group.check_can_commit(self._member, tps)
+
+    def _check_manual(self, tps) -> None:
+        """A commit outside any generation (manual assignment) is taken only while the group is empty."""
+        not_owned = [tp for tp in tps if tp not in self._assigned]
+        if not_owned:
+            raise CommitFailed(f"commit refused: {not_owned[0][0]}-{not_owned[0][1]} is not assigned to this consumer")
+        if self._group.members:
+            raise CommitFailed(f"group {self.group_id} has members: a manually assigned consumer cannot commit "
+                               "for it [UNKNOWN_MEMBER_ID]")
 
     def commit(self, offsets: Mapping[TopicPartition, int] | None = None) -> None:
         self._check_usable()
         self._cluster.check_up(group_call=True)
         if offsets is None:
-            todo = {tp: self._positions[tp] for tp in self._assigned if tp in self._positions}
+            todo = self._fetcher.committable(self._assigned)
         else:
             todo = {(tp.topic, tp.partition): int(off) for tp, off in offsets.items()}
         if not todo:
             return
         self._cluster.tick()
+        if self._manual:
+            self._check_manual(todo)
+            self._group.store(todo, None)
+            return
         self._group.commit(self._member, todo)
 
     def committed(self, tp: TopicPartition) -> int | None:
         return self._group.committed.get((tp.topic, tp.partition))
 
+    # ---------------------------------------------------------------- positions
     def assignment(self) -> list[TopicPartition]:
         return [TopicPartition(t, p) for t, p in sorted(self._assigned)]
 
     def position(self, tp: TopicPartition) -> int | None:
-        return self._positions.get((tp.topic, tp.partition))
+        return self._fetcher.position((tp.topic, tp.partition))
+
+    def _owned(self, tps: Sequence[TopicPartition], action: str) -> list[TP]:
+        self._check_usable()
+        keys = [(tp.topic, tp.partition) for tp in tps]
+        missing = [f"{t}-{p}" for t, p in keys if (t, p) not in self._assigned]
+        if missing:
+            raise PartitionNotAssigned(f"{action}: {', '.join(missing)} not assigned to this consumer")
+        return keys
 
     def seek(self, tp: TopicPartition, offset: int) -> None:
-        self._check_usable()
-        key = (tp.topic, tp.partition)
-        if key not in self._assigned:
-            raise ValueError(f"seek: {tp} is not assigned to this consumer")
-        self._positions[key] = int(offset)
+        [key] = self._owned([tp], "seek")
+        self._fetcher.seek(key, int(offset))
+
+    def pause(self, partitions: Sequence[TopicPartition]) -> None:
+        self._fetcher.paused.update(self._owned(partitions, "pause"))
+
+    def resume(self, partitions: Sequence[TopicPartition]) -> None:
+        self._fetcher.paused.difference_update(self._owned(partitions, "resume"))
+
+    def paused(self) -> list[TopicPartition]:
+        return [TopicPartition(t, p) for t, p in sorted(self._fetcher.paused)]
 
     # ---------------------------------------------------------------- lifecycle
     def close(self) -> None:
         if self.closed or self.crashed:
             return
-        if self._assigned:
+        if self._assigned and not self._manual:
             self._drop(list(self._assigned), lost=False)
         if self._is_member():
-            if self.config.group_instance_id is None:
-                self._group.leave(self._member, "left")
-            else:  # static members send no LeaveGroup: the session timeout decides
-                self._group.stop_heartbeats(self._member)
+            self._leave()
         self.closed = True
         self._cluster.emit("consumer_closed", group=self.group_id, member=self.member_id)
 

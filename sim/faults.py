@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from .batches import Batch
 from .partitioner import partition_for_key
 
 if TYPE_CHECKING:
@@ -54,7 +55,9 @@ class Faults:
             partition = partition_for_key(key, n) if key is not None else cluster.rng.randrange(n)
         log = cluster.log(topic, partition)
         now = cluster.clock.now_ms()
-        base, _ = log.append_batch([(key, value, tuple(headers), now)], now)
+        batch = Batch((topic, partition), [(key, value, tuple(headers), now)], explicit_ts=False)
+        base, _ = log.append_batch(batch.keys, batch.values, batch.headers, batch.stamps, now, batch_bytes=batch.bytes)
         cluster.emit("fault_inject", topic=topic, partition=partition, offset=base,
-                     key=key.hex() if key is not None else None, size=None if value is None else len(value))
+                     key=key.hex() if key is not None else None, size=None if value is None else len(value),
+                     digest=batch.digest())
         return base

@@ -57,6 +57,7 @@ class Group:
     def join(self, *, client_id: str, instance_id: str | None, topics: tuple[str, ...], assignor: str,
              session_timeout_ms: int, max_poll_interval_ms: int) -> Member:
         cluster = self.cluster
+        cluster.group(self.group_id)  # a deleted group comes back when someone joins it
         others = {m.assignor for m in self.members.values() if m.instance_id is None or m.instance_id != instance_id}
         if others and assignor not in others:
             raise InvalidConfig(f"inconsistent group protocol: group {self.group_id} uses {sorted(others)}, not {assignor}")
@@ -175,7 +176,15 @@ class Group:
         member.owned = [tp for tp in member.owned if tp not in tps]
 
     def needs_sync(self, member: Member) -> bool:
-        return self.state == "Stable" and member.generation != self.generation
+        """The member has an assignment of the completed generation to pick up. In a cooperative group a
+        member still picks it up after the next (follow-up) rebalance began, as its SyncGroup is answered
+        before the other member's rejoin arrives: librdkafka then calls its assign callback with it."""
+        if member.generation == self.generation:
+            return False
+        if self.state == "Stable":
+            return True
+        return (self.protocol == "cooperative-sticky" and self.state == "PreparingRebalance" and not member.rejoined
+                and member.member_id in self.assignment)
 
     # ---------------------------------------------------------------- offsets
     def check_can_commit(self, member: Member | None, tps) -> None:
@@ -193,6 +202,7 @@ class Group:
         self.store(offsets, member.member_id if member else None)
 
     def store(self, offsets: dict[TP, int], member_id: str | None) -> None:
+        self.cluster.group(self.group_id)  # committing to a deleted group brings it back
         for tp, off in offsets.items():
             self.committed[tp] = off
         self.cluster.bump()

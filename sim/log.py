@@ -1,44 +1,23 @@
-"""One partition's log: dense offsets, high watermark, last stable offset, producer dedupe, compaction."""
+"""One partition's log: offsets, segments, high watermark, last stable offset, producer dedupe.
+
+The log cleaner and retention (``sim.cleaner``) rewrite it through ``retain`` and ``drop_before``;
+offsets never change, the log start offset moves only by retention and delete_records.
+"""
 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections import deque
 from dataclasses import dataclass, field
 from itertools import repeat
+from typing import TYPE_CHECKING
 
-from services.ports import Record, RecordMetadata
+from .records import CREATE_TIME, LOG_APPEND_TIME, make_records
 
+BATCH_OVERHEAD = 61  # bytes of a v2 record batch header
+MARKER_BYTES = BATCH_OVERHEAD + 10  # a control batch holding one marker record
 
-def _slot_setters(cls: type, names: tuple[str, ...]) -> tuple:
-    return tuple(cls.__dict__[name].__set__ for name in names)
-
-
-RECORD_SETTERS = _slot_setters(Record, ("topic", "partition", "offset", "key", "value", "headers", "timestamp"))
-METADATA_SETTERS = _slot_setters(RecordMetadata, ("topic", "partition", "offset"))
-
-
-consume = deque(maxlen=0).extend  # runs an iterator to its end in C, keeping nothing
-
-
-def make_records(topic: str, partition: int, offsets, keys, values, headers, timestamps) -> list[Record]:
-    """Build real frozen ``Record``s from parallel columns (``offsets`` may be a range).
-
-    The hot path of every fetch: one C-level ``map`` pass per field over the slot setters is about twice
-    as fast as a Python loop over the same setters, and four times the dataclass ``__init__`` (which
-    calls object.__setattr__ per field).
-    """
-    n = len(keys)
-    out = list(map(object.__new__, repeat(Record, n)))
-    s_topic, s_part, s_off, s_key, s_value, s_headers, s_ts = RECORD_SETTERS
-    consume(map(s_topic, out, repeat(topic, n)))
-    consume(map(s_part, out, repeat(partition, n)))
-    consume(map(s_off, out, offsets))
-    consume(map(s_key, out, keys))
-    consume(map(s_value, out, values))
-    consume(map(s_headers, out, headers))
-    consume(map(s_ts, out, timestamps))
-    return out
+if TYPE_CHECKING:
+    from services.ports import Record
 
 
 @dataclass(slots=True)
@@ -64,38 +43,63 @@ class ControlMarker:
         self.committed = committed
 
 
+class Segment:
+    """One segment's bookkeeping: the broker rolls, cleans and deletes whole segments."""
+
+    __slots__ = ("base", "first_ts", "max_ts", "bytes", "batches", "jitter_ms")
+
+    def __init__(self, base: int, jitter_ms: int = 0) -> None:
+        self.base = base  # offset of the first record it was created for
+        self.first_ts = -1  # max timestamp of its first batch: what segment.ms is measured from
+        self.max_ts = -1  # largest record timestamp: what retention.ms is measured from
+        self.bytes = 0
+        self.batches = 0
+        self.jitter_ms = jitter_ms
+
+
 class PartitionLog:
     """Records of one partition, stored as parallel columns: position ``i`` holds the record at offset
-    ``offsets[i]`` (while the log was never compacted, simply ``i``); offsets only ever grow.
+    ``offsets[i]`` (while no record was ever removed from the middle, simply ``base + i``).
 
     Columns rather than ``Record`` objects: a write copies references (no per-record object, so a long
     log costs the garbage collector nothing) and a fetch slices the columns and builds only the records
     it returns. ``meta`` is None until the first transactional record or marker arrives; from then on
-    it runs parallel to the columns (None for a plain record, a Txn or a ControlMarker).
+    it runs parallel to the columns (None for a plain record, a Txn or a ControlMarker); ``ts_types``
+    likewise until the first LogAppendTime batch.
     """
 
-    __slots__ = ("topic", "partition", "keys", "values", "headers", "timestamps", "_offsets", "meta",
-                 "next_offset", "open_txns", "_last_seq", "compacted")
+    __slots__ = ("topic", "partition", "keys", "values", "headers", "timestamps", "ts_types", "_offsets", "_base",
+                 "meta", "next_offset", "log_start", "open_txns", "_last_seq", "segments", "settings", "horizons",
+                 "cleaned_to", "background")
 
-    def __init__(self, topic: str, partition: int) -> None:
+    def __init__(self, topic: str, partition: int, settings, background=None) -> None:
         self.topic = topic
         self.partition = partition
         self.keys: list[bytes | None] = []
         self.values: list[bytes | None] = []
         self.headers: list[tuple] = []
         self.timestamps: list[int] = []
-        self._offsets: list[int] | None = None  # None while dense (offset == position): until compaction
+        self.ts_types: list[str] | None = None
+        self._offsets: list[int] | None = None  # None while dense: offset == _base + position
+        self._base = 0
         self.meta: list | None = None
         self.next_offset = 0  # the high watermark (one broker, so every append is replicated at once)
+        self.log_start = 0
         self.open_txns: dict[int, int] = {}  # producer id -> first offset of its open transaction
         self._last_seq: dict[int, tuple[int, int, int]] = {}  # producer id -> (epoch, base seq, base offset)
-        self.compacted = False
+        self.segments: list[Segment] = [Segment(0)]
+        self.settings = settings  # the topic's TopicSettings (replaced when its configs change)
+        self.horizons: dict[int, int] = {}  # tombstone offset -> delete horizon (set by the cleaner)
+        self.cleaned_to = 0  # the cleaner's checkpoint: offsets below it are clean
+        self.background = background  # the broker's LogBackground, told when segments roll or grow
 
     # ---------------------------------------------------------------- positions
     @property
     def offsets(self) -> list[int]:
         """The offset of every stored record, in order."""
-        return list(range(len(self.keys))) if self._offsets is None else list(self._offsets)
+        if self._offsets is None:
+            return list(range(self._base, self._base + len(self.keys)))
+        return list(self._offsets)
 
     @property
     def records(self) -> list[Record]:
@@ -108,19 +112,32 @@ class PartitionLog:
 
     @property
     def start_offset(self) -> int:
-        if not self.keys:
-            return self.next_offset
-        return 0 if self._offsets is None else self._offsets[0]
+        return self.log_start
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(s.bytes for s in self.segments)
 
     def last_stable_offset(self) -> int:
         if self.open_txns:
             return min(self.open_txns.values())
         return self.next_offset
 
+    def position_of(self, offset: int) -> int:
+        """Position of the first stored record at or after ``offset``."""
+        if self._offsets is None:
+            return min(max(offset - self._base, 0), len(self.keys))
+        return bisect_left(self._offsets, offset)
+
+    def _offset_at(self, i: int) -> int:
+        return self._base + i if self._offsets is None else self._offsets[i]
+
     # ---------------------------------------------------------------- writes
-    def append_batch(self, entries: list, now_ms: int, *, producer_id: int = -1, epoch: int = 0,
-                     base_seq: int = -1, txn: Txn | None = None) -> tuple[int, bool]:
-        """Append ``(key, value, headers, timestamp)`` entries; return (base offset, was a duplicate).
+    def append_batch(self, keys: tuple, values: tuple, headers: tuple, timestamps: tuple, now_ms: int, *,
+                     batch_bytes: int = BATCH_OVERHEAD, max_ts: int | None = None, producer_id: int = -1,
+                     epoch: int = 0, base_seq: int = -1, txn: Txn | None = None) -> tuple[int, bool]:
+        """Append one batch, given as columns; return (base offset, was a duplicate). With LogAppendTime
+        the broker's clock replaces the producer's timestamps.
 
         An idempotent producer's retry of the batch the log saw last (same producer id, epoch and
         base sequence) is acknowledged with the original offsets and not written again.
@@ -130,12 +147,20 @@ class PartitionLog:
             if last is not None and last[0] == epoch and last[1] == base_seq:
                 return last[2], True
         base = self.next_offset
-        n = len(entries)
+        n = len(keys)
         if not n:
             return base, False
         if txn is not None:
             self._ensure_meta()  # before the append, so meta stays parallel to the columns
-        keys, values, headers, timestamps = zip(*entries, strict=True)
+        if self.settings.log_append_time:
+            timestamps = repeat(now_ms, n)
+            max_ts = now_ms
+            self._ensure_ts_types().extend(repeat(LOG_APPEND_TIME, n))
+        elif self.ts_types is not None:
+            self.ts_types.extend(repeat(CREATE_TIME, n))
+        if max_ts is None:
+            max_ts = max(timestamps)
+        self._account(base, batch_bytes, max_ts)
         self.keys.extend(keys)
         self.values.extend(values)
         self.headers.extend(headers)
@@ -152,13 +177,41 @@ class PartitionLog:
             self._last_seq[producer_id] = (epoch, base_seq, base)
         return base, False
 
+    def _account(self, base: int, batch_bytes: int, max_ts: int) -> None:
+        """Roll the active segment if Kafka would (size, or age measured in record time), then count the batch."""
+        seg = self.segments[-1]
+        settings = self.settings
+        if seg.bytes and (seg.bytes + batch_bytes > settings.segment_bytes
+                          or max_ts - seg.first_ts > settings.segment_ms - seg.jitter_ms):
+            seg = self.roll(base)
+        elif settings.retention_bytes >= 0 and self.background is not None:
+            self.background.grew(self)  # size-based retention can apply without a roll
+        if seg.first_ts < 0:
+            seg.first_ts = max_ts
+            if seg is self.segments[0] and self.background is not None:
+                self.background.started(self, max_ts)  # time-based retention may apply from now on
+        if max_ts > seg.max_ts:
+            seg.max_ts = max_ts
+        seg.bytes += batch_bytes
+        seg.batches += 1
+
+    def roll(self, base: int) -> Segment:
+        """Start a new active segment at offset ``base``."""
+        jitter = self.background.rolled(self) if self.background is not None else 0
+        seg = Segment(base, jitter)
+        self.segments.append(seg)
+        return seg
+
     def append_marker(self, producer_id: int, committed: bool, now_ms: int) -> int:
         offset = self.next_offset
         self._ensure_meta()  # before the append, so meta stays parallel to the columns
+        self._account(offset, MARKER_BYTES, now_ms)
         self.keys.append(None)
         self.values.append(None)
         self.headers.append(())
         self.timestamps.append(now_ms)
+        if self.ts_types is not None:
+            self.ts_types.append(CREATE_TIME)
         if self._offsets is not None:
             self._offsets.append(offset)
         self.meta.append(ControlMarker(committed))
@@ -170,18 +223,49 @@ class PartitionLog:
         if self.meta is None:
             self.meta = [None] * len(self.keys)
 
+    def _ensure_ts_types(self) -> list[str]:
+        if self.ts_types is None:
+            self.ts_types = [CREATE_TIME] * len(self.keys)
+        return self.ts_types
+
+    # ---------------------------------------------------------------- rewrites (cleaner, retention)
+    def retain(self, keep: list[int]) -> None:
+        """Keep only the records at these positions (in order); offsets stay as they were."""
+        offsets = self.offsets
+        for column in ("keys", "values", "headers", "timestamps"):
+            setattr(self, column, list(map(getattr(self, column).__getitem__, keep)))
+        if self.ts_types is not None:
+            self.ts_types = list(map(self.ts_types.__getitem__, keep))
+        if self.meta is not None:
+            self.meta = list(map(self.meta.__getitem__, keep))
+        self._offsets = list(map(offsets.__getitem__, keep))
+        self._base = 0
+
+    def drop_before(self, offset: int) -> None:
+        """Forget every record below ``offset`` and make it the log start offset."""
+        cut = self.position_of(offset)
+        if cut:
+            for column in ("keys", "values", "headers", "timestamps", "ts_types", "meta"):
+                values = getattr(self, column)
+                if values is not None:
+                    del values[:cut]
+            if self._offsets is None:
+                self._base += cut
+            else:
+                del self._offsets[:cut]
+        self.horizons = {o: h for o, h in self.horizons.items() if o >= offset}
+        self.log_start = max(self.log_start, offset)
+
     # ---------------------------------------------------------------- reads
     def _build(self, i: int, stop: int) -> list[Record]:
         """Records for positions ``i`` to ``stop`` (exclusive)."""
-        offsets = range(i, stop) if self._offsets is None else self._offsets[i:stop]
+        offsets = range(self._base + i, self._base + stop) if self._offsets is None else self._offsets[i:stop]
+        types = None if self.ts_types is None else self.ts_types[i:stop]
         return make_records(self.topic, self.partition, offsets, self.keys[i:stop], self.values[i:stop],
-                            self.headers[i:stop], self.timestamps[i:stop])
-
-    def _offset_at(self, i: int) -> int:
-        return i if self._offsets is None else self._offsets[i]
+                            self.headers[i:stop], self.timestamps[i:stop], types)
 
     def read(self, position: int, max_records: int, *, committed_only: bool) -> tuple[list[Record], int]:
-        """Records from ``position`` on; returns them and the next position.
+        """Records from offset ``position`` on; returns them and the next position.
 
         read_committed stops at the last stable offset and skips aborted records; both isolation
         levels skip control markers.
@@ -191,8 +275,9 @@ class PartitionLog:
             return [], position
         if self._offsets is not None:
             i, end = bisect_left(self._offsets, position), bisect_left(self._offsets, limit)
-        else:  # dense: offset == position
-            i, end = position, limit
+        else:  # dense: offset == base + position
+            base = self._base
+            i, end = max(position - base, 0), limit - base
         if self.meta is None:
             stop = min(end, i + max_records)
             return self._build(i, stop), (limit if stop == end else self._offset_at(stop))
@@ -207,42 +292,20 @@ class PartitionLog:
 
     def _pick(self, positions: list[int]) -> list[Record]:
         """Records at scattered positions (a transactional log skips markers and aborted records)."""
-        offsets = positions if self._offsets is None else list(map(self._offsets.__getitem__, positions))
+        if self._offsets is None:
+            offsets = [self._base + p for p in positions]
+        else:
+            offsets = list(map(self._offsets.__getitem__, positions))
+        types = None if self.ts_types is None else list(map(self.ts_types.__getitem__, positions))
         return make_records(self.topic, self.partition, offsets, list(map(self.keys.__getitem__, positions)),
                             list(map(self.values.__getitem__, positions)),
                             list(map(self.headers.__getitem__, positions)),
-                            list(map(self.timestamps.__getitem__, positions)))
+                            list(map(self.timestamps.__getitem__, positions)), types)
 
-    # ---------------------------------------------------------------- compaction
-    def compact(self) -> int:
-        """Keep the latest value per key below the LSO; drop tombstones and aborted records.
-
-        Offsets never change. Markers and keyless records stay. Returns how many records went.
-        """
-        lso = self.last_stable_offset()
-        offsets = self.offsets
-        cut = bisect_left(offsets, lso)
-        keys, values = self.keys, self.values
-        meta = self.meta or [None] * len(keys)
-        latest: dict[bytes, int] = {}
-        for i in range(cut):
-            key, m = keys[i], meta[i]
-            if key is not None and m.__class__ is not ControlMarker and not (m is not None and m.aborted):
-                latest[key] = i
-        keep = []
-        for i in range(cut):
-            key, m = keys[i], meta[i]
-            if m.__class__ is ControlMarker or (m is None or not m.aborted) and (
-                key is None or (latest.get(key) == i and values[i] is not None)
-            ):
-                keep.append(i)
-        keep.extend(range(cut, len(keys)))
-        removed = len(keys) - len(keep)
-        if removed:
-            for column in ("keys", "values", "headers", "timestamps"):
-                setattr(self, column, list(map(getattr(self, column).__getitem__, keep)))
-            self._offsets = [offsets[i] for i in keep]
-            if self.meta is not None:
-                self.meta = [meta[i] for i in keep]
-            self.compacted = True
-        return removed
+    def offset_for_time(self, timestamp: int) -> int | None:
+        """The first offset (in log order) whose record timestamp is >= ``timestamp`` (ListOffsets)."""
+        meta = self.meta
+        for i, ts in enumerate(self.timestamps):
+            if ts >= timestamp and (meta is None or meta[i].__class__ is not ControlMarker):
+                return self._offset_at(i)
+        return None

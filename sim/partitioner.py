@@ -1,4 +1,4 @@
-"""Key -> partition exactly as Kafka's Java clients do it, and the sticky choice for keyless records."""
+"""Key -> partition exactly as Kafka's Java clients do it, and librdkafka's sticky choice for keyless records."""
 
 from __future__ import annotations
 
@@ -51,25 +51,21 @@ def partition_for_key(key: bytes, num_partitions: int) -> int:
 
 
 class StickyPartitioner:
-    """Keyless records stick to one seeded-random partition per topic until the batch is sent."""
+    """Keyless records stick to one seeded-random partition per topic for ``sticky.partitioning.linger.ms``
+    of (virtual) time, then a new random partition is drawn (it may be the same one), as librdkafka does;
+    with 0 every keyless record draws."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, linger_ms: int) -> None:
         self._rng = rng
-        self.current: dict[str, int] = {}  # topic -> partition of the open batch (the producer reads it inline)
-        self._previous: dict[str, int] = {}
+        self.linger_ms = linger_ms
+        # topic name -> ((topic, partition), sticks until ms, the Topic it was drawn for); read inline by producers
+        self.current: dict[str, tuple[tuple[str, int], int, object]] = {}
 
-    def partition(self, topic: str, num_partitions: int) -> int:
-        chosen = self.current.get(topic)
-        if chosen is None or chosen >= num_partitions:
-            chosen = self._rng.randrange(num_partitions)
-            last = self._previous.get(topic)
-            if num_partitions > 1 and chosen == last:
-                # Kafka moves to a different partition when a batch completes.
-                chosen = (chosen + 1 + self._rng.randrange(num_partitions - 1)) % num_partitions
-            self.current[topic] = chosen
-        return chosen
-
-    def batch_done(self) -> None:
-        """A flush sent the batches: the next keyless record picks a new partition."""
-        self._previous.update(self.current)
-        self.current.clear()
+    def partition(self, topic, now_ms: int) -> tuple[str, int]:
+        """The (topic, partition) for a keyless record to ``topic`` (a cluster Topic) at ``now_ms``."""
+        found = self.current.get(topic.name)
+        if found is not None and now_ms < found[1] and found[2] is topic:
+            return found[0]
+        tp = (topic.name, self._rng.randrange(len(topic.partitions)))
+        self.current[topic.name] = (tp, now_ms + self.linger_ms, topic)
+        return tp

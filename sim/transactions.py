@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import ProducerFenced, TransactionStateError
+from services.ports import ProducerFenced, TransactionStateError
+
 from .log import PartitionLog, Txn
 
 if TYPE_CHECKING:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from services.ports import ConsumerConfig, ProducerConfig
 
 from .admin import SimAdmin
+from .broker_config import BrokerConfig
 from .clock import VirtualClock
 from .cluster import Cluster
 from .consumer import SimConsumer
@@ -23,12 +24,16 @@ class World:
     Same seed + same script = same trace, byte for byte.
     """
 
-    def __init__(self, seed: int = 0, *, trace: bool = True) -> None:
+    def __init__(self, seed: int = 0, *, trace: bool = True, broker: BrokerConfig | None = None,
+                 start_ms: int = 0) -> None:
+        """``start_ms``: the virtual clock's first reading (e.g. an epoch time, so record timestamps look
+        like a real broker's); ``broker``: the simulated broker's settings."""
         self.seed = seed
         self.rng = random.Random(seed)
         self.clock = VirtualClock()
+        self.clock.advance_to(start_ms)
         self.trace = Trace(self.clock.now_ms, enabled=trace)
-        self.cluster = Cluster(self.clock, self.rng, self.trace)
+        self.cluster = Cluster(self.clock, self.rng, self.trace, broker)
         self.scheduler = Scheduler(self.clock, self.rng)
         self.faults = Faults(self.cluster, self.scheduler)
         self.trace.emit("world_start", seed=seed)

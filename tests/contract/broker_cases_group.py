@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.ports import BrokerError, CommitFailed, PartitionLag, TopicPartition, TopicSpec, UnknownTopic
+from services.ports import CommitFailed, PartitionLag, TopicPartition, TopicSpec, UnknownTopic
 from tests.contract.broker_harness import ContractHarness, positions, tps
 
 
@@ -77,7 +77,8 @@ class GroupCases(ContractHarness):
         self.poll_until_assigned(consumer, 1)
         with pytest.raises(CommitFailed):
             consumer.commit({TopicPartition(other, 0): 1})
-        consumer.commit()  # nothing polled yet: no error (Kafka commits nothing; the simulator may commit 0)
+        consumer.commit()  # nothing returned yet: no position, nothing committed, no error (both worlds)
+        assert self.admin.committed_offsets(consumer.group_id) == {}
 
     def test_commit_from_a_fenced_member_is_rejected(self) -> None:
         topic = self.topic("fenced")
@@ -207,16 +208,7 @@ class GroupCases(ContractHarness):
     def test_subscribing_before_the_topic_exists_reports_unknown_topic_then_recovers(self) -> None:
         topic = self.unique("late")
         consumer = self.consumer(self.unique("g"), [topic])
-        raised: list[UnknownTopic] = []
-
-        def poll_until_unknown(_: object) -> bool:
-            try:
-                consumer.poll(timeout=self.poll_timeout_s)
-            except UnknownTopic as exc:
-                raised.append(exc)
-            return bool(raised)
-
-        self.drive([], poll_until_unknown, what="UnknownTopic from poll")
+        assert isinstance(self.poll_until_raises(consumer, what="UnknownTopic from poll"), UnknownTopic)
         self.admin.create_topics([TopicSpec(topic, partitions=2)])
         producer = self.producer()
         producer.produce(topic, b"hello", partition=1)
@@ -229,14 +221,4 @@ class GroupCases(ContractHarness):
         topic = self.topic("reset-error")
         self.produce(self.producer(), topic, [b"x"])
         consumer = self.consumer(self.unique("g"), [topic], auto_offset_reset="error")
-        raised: list[BrokerError] = []
-
-        def poll_until_error(_: object) -> bool:
-            try:
-                consumer.poll(timeout=self.poll_timeout_s)
-            except BrokerError as exc:
-                raised.append(exc)
-            return bool(raised)
-
-        self.drive([], poll_until_error, what="an error from poll")
-        assert not raised[0].retriable
+        assert not self.poll_until_raises(consumer, what="an error from poll").retriable

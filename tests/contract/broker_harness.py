@@ -6,6 +6,7 @@ A leg (``test_broker_sim.py``, ``test_broker_kafka.py``) subclasses ``BrokerCont
 - ``tick()``: let the world move between polls (sim: advance virtual time and run it; kafka: nothing,
   the poll timeout already lets real time pass);
 - ``crash(consumer)``: the member disappears without committing;
+- ``now_ms()``: the world's clock (record timestamps are set from it);
 - ``poll_timeout_s`` / ``deadline_s``: how long one poll blocks and how long any wait may take.
 
 Every case uses fresh topic and group names, and waits by polling with a deadline, never by sleeping.
@@ -22,6 +23,7 @@ import pytest
 
 from services.ports import (
     Broker,
+    BrokerError,
     Consumer,
     ConsumerConfig,
     Producer,
@@ -57,6 +59,10 @@ class ContractHarness:
     def crash(self, consumer: Consumer) -> None:
         raise NotImplementedError
 
+    def now_ms(self) -> int:
+        """The world's clock in ms since the epoch (the sim's virtual clock starts at a fixed date)."""
+        raise NotImplementedError
+
     # ------------------------------------------------------------ fixture
 
     @pytest.fixture(autouse=True)
@@ -76,10 +82,16 @@ class ContractHarness:
     def unique(name: str) -> str:
         return f"contract-{name}-{uuid.uuid4().hex[:10]}"
 
-    def topic(self, name: str, partitions: int = 1) -> str:
+    def topic(self, name: str, partitions: int = 1, **config: str) -> str:
+        """A fresh topic; ``config`` with underscores for dots (segment_ms="100")."""
         topic = self.unique(name)
-        self.admin.create_topics([TopicSpec(topic, partitions=partitions)])
+        settings = {k.replace("_", "."): v for k, v in config.items()}
+        self.admin.create_topics([TopicSpec(topic, partitions=partitions, config=settings)])
         return topic
+
+    @staticmethod
+    def tp(topic: str, partition: int = 0) -> TopicPartition:
+        return TopicPartition(topic, partition)
 
     def producer(self, config: ProducerConfig | None = None) -> Producer:
         producer = self.broker.producer(config)
@@ -147,18 +159,40 @@ class ContractHarness:
             [consumer], lambda got: len(got[0]) >= n, what=f"{n} records", deadline_s=deadline_s
         )[0]
 
-    def eventually(self, check: Callable[[], None], *, what: str, deadline_s: float | None = None) -> None:
+    def eventually(self, check: Callable[[], None], *, what: str, deadline_s: float | None = None,
+                   retry_on: tuple[type[BaseException], ...] = (AssertionError,)) -> None:
         """Retry ``check`` (which asserts) until it passes: for state a broker makes visible asynchronously."""
         deadline = time.monotonic() + (deadline_s or self.deadline_s)
         while True:
             try:
                 check()
                 return
-            except AssertionError as exc:
+            except retry_on as exc:
                 if time.monotonic() > deadline:
                     raise AssertionError(f"{what}: still failing at the deadline: {exc}") from exc
             self.tick()
             time.sleep(self.poll_timeout_s)  # nothing to poll here; a short pause between admin queries
+
+    def _committed(self, group: str, expected: dict) -> None:
+        """An assertion for ``eventually``: the group's committed offsets are ``expected``."""
+        assert self.admin.committed_offsets(group) == expected
+
+    def poll_until_raises(self, consumer: Consumer, *, what: str,
+                          between: Callable[[], object] | None = None) -> BrokerError:
+        """Poll until ``poll`` raises a port error (calling ``between`` before each poll); return it."""
+        raised: list[BrokerError] = []
+
+        def attempt(_: object) -> bool:
+            if between is not None:
+                between()
+            try:
+                consumer.poll(timeout=self.poll_timeout_s)
+            except BrokerError as exc:
+                raised.append(exc)
+            return bool(raised)
+
+        self.drive([], attempt, what=what)
+        return raised[0]
 
     def poll_until_assigned(self, consumer: Consumer, count: int) -> list[Record]:
         return self.drive(

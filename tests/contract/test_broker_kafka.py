@@ -5,6 +5,8 @@ A case that passes on the simulator but fails here means the simulator is wrong,
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from adapters.kafka_broker import KafkaBroker
@@ -23,6 +25,9 @@ class TestBrokerKafka(BrokerContract):
 
     def make_broker(self) -> Broker:
         return KafkaBroker(self.bootstrap, client_prefix="contract")
+
+    def now_ms(self) -> int:
+        return int(time.time() * 1000)
 
     def crash(self, consumer: Consumer) -> None:
         # An in-process librdkafka client cannot vanish silently (its background thread keeps

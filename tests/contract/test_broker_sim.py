@@ -12,6 +12,7 @@ from sim import World
 from tests.contract.broker_contract import BrokerContract
 
 TICK_MS = 100
+START_MS = 1_717_200_000_000  # 2024-06-01: record timestamps look like a real broker's
 
 
 class TestBrokerSim(BrokerContract):
@@ -19,8 +20,11 @@ class TestBrokerSim(BrokerContract):
     deadline_s = 3.0  # wall clock: a guard against a simulator that never converges
 
     def make_broker(self) -> Broker:
-        self.world = World(seed=20240601)
+        self.world = World(seed=20240601, start_ms=START_MS)
         return SimBroker(self.world)
+
+    def now_ms(self) -> int:
+        return self.world.clock.now_ms()
 
     def tick(self) -> None:
         self.world.run_for(TICK_MS)

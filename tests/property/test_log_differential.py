@@ -29,7 +29,7 @@ from sim.group import Group
 
 TOPIC = "t"
 PARTITIONS = 3
-SESSION_MS = 2_000
+SESSION_MS = 6_000
 MAX_POLL_MS = 10_000
 MAX_MEMBERS = 4
 MAX_RECORDS = 150

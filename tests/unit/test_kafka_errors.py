@@ -11,10 +11,17 @@ from services.ports import (
     BrokerUnavailable,
     CommitFailed,
     CoordinatorNotAvailable,
+    FencedInstance,
+    GroupNotEmpty,
     InvalidConfig,
+    OffsetOutOfRange,
+    PolicyViolation,
     ProduceFailed,
+    ProducerFenced,
     RebalanceInProgress,
+    RecordTooLarge,
     TopicAlreadyExists,
+    UnknownGroup,
     UnknownTopic,
 )
 
@@ -38,13 +45,21 @@ E = KafkaError
         (E.TOPIC_ALREADY_EXISTS, TopicAlreadyExists),
         (E.ILLEGAL_GENERATION, CommitFailed),
         (E.UNKNOWN_MEMBER_ID, CommitFailed),
-        (E.FENCED_INSTANCE_ID, CommitFailed),
+        (E.FENCED_INSTANCE_ID, FencedInstance),
         (E._MAX_POLL_EXCEEDED, CommitFailed),
         (E.REBALANCE_IN_PROGRESS, RebalanceInProgress),
         (E._INVALID_ARG, InvalidConfig),
         (E.INVALID_CONFIG, InvalidConfig),
         (E.INVALID_REPLICATION_FACTOR, InvalidConfig),
         (E.INVALID_SESSION_TIMEOUT, InvalidConfig),
+        (E.MSG_SIZE_TOO_LARGE, RecordTooLarge),
+        (E._AUTO_OFFSET_RESET, OffsetOutOfRange),
+        (E.OFFSET_OUT_OF_RANGE, OffsetOutOfRange),
+        (E._FENCED, ProducerFenced),
+        (E.PRODUCER_FENCED, ProducerFenced),
+        (E.NON_EMPTY_GROUP, GroupNotEmpty),
+        (E.GROUP_ID_NOT_FOUND, UnknownGroup),
+        (E.POLICY_VIOLATION, PolicyViolation),
     ],
 )
 def test_maps_each_kafka_error_code_to_its_port_exception(code: int, expected: type[BrokerError]) -> None:
@@ -157,7 +172,7 @@ def test_idempotence_without_acks_all_is_invalid_config() -> None:
     from adapters.kafka_broker import KafkaBroker
     from services.ports import ProducerConfig
 
-    with pytest.raises(InvalidConfig, match="acks=1"):
+    with pytest.raises(InvalidConfig, match="acks"):
         KafkaBroker("localhost:1").producer(ProducerConfig(acks="1", enable_idempotence=True))
 
 

@@ -119,7 +119,8 @@ def test_cooperative_sticky_revokes_only_moved_partitions_in_two_rounds() -> Non
     b = member(w, assignor="cooperative-sticky")
     settle(a, b)
     assert revoked == [[3, 4, 5]]
-    assert assigned == [[0, 1, 2, 3, 4, 5]]
+    # librdkafka calls the incremental assign callback after every rebalance, even with nothing new
+    assert assigned == [[0, 1, 2, 3, 4, 5], [], []]
     assert owned(a) == [0, 1, 2] and owned(b) == [3, 4, 5]
     rounds = [e for e in w.trace.events("rebalance_done")]
     assert len(rounds) == 3  # a alone, then the two cooperative rounds
@@ -184,7 +185,7 @@ def test_stalled_member_is_removed_and_its_commit_fails() -> None:
         b.poll()
     assert a.member_id not in w.cluster.groups["g"].members
     with pytest.raises(CommitFailed) as info:
-        a.commit()
+        a.commit({a.assignment()[0]: 0})
     assert not isinstance(info.value, RebalanceInProgress)
     assert owned(b) == [0, 1, 2, 3, 4, 5]
 

@@ -1,4 +1,4 @@
-"""Key -> partition agrees with the Java client (confluent_kafka.murmur2 is the oracle); keyless is sticky."""
+"""Key -> partition agrees with the Java client (confluent_kafka.murmur2 is the oracle); keyless is sticky by time."""
 
 from __future__ import annotations
 
@@ -34,19 +34,30 @@ def test_keyed_records_land_on_the_murmur2_partition() -> None:
         assert meta.partition == confluent_kafka.murmur2(k, 12)
 
 
-def test_keyless_records_stick_to_one_partition_until_flush() -> None:
+def test_keyless_records_stick_to_one_partition_for_the_sticky_linger() -> None:
     w = World(seed=5)
     w.create_topic("events", 6)
-    p = w.producer(ProducerConfig(client_id="sticky"))
+    p = w.producer(ProducerConfig(client_id="sticky", sticky_partitioning_linger_ms=10))
     chosen = []
-    for _ in range(20):
+    for _ in range(40):
         for _ in range(10):
             p.produce("events", b"v")
         batch = p.flush()
-        assert len({m.partition for m in batch}) == 1
+        assert len({m.partition for m in batch}) == 1, "within one virtual ms every keyless record sticks"
         chosen.append(batch[0].partition)
-    assert all(a != b for a, b in zip(chosen, chosen[1:], strict=False)), "a new batch moves to another partition"
+        w.clock.sleep(5)
+    # librdkafka draws a new random partition (possibly the same) once sticky.partitioning.linger.ms passed
+    assert all(chosen[i] == chosen[i + 1] for i in range(0, 40, 2)), "two flushes 5 ms apart share a partition"
     assert len(set(chosen)) > 2
+
+
+def test_sticky_linger_zero_draws_a_partition_for_every_keyless_record() -> None:
+    w = World(seed=5)
+    w.create_topic("events", 6)
+    p = w.producer(ProducerConfig(sticky_partitioning_linger_ms=0))
+    for _ in range(30):
+        p.produce("events", b"v")
+    assert len({m.partition for m in p.flush()}) > 1
 
 
 def test_keyless_partition_choice_depends_only_on_the_seed() -> None:
@@ -58,6 +69,7 @@ def test_keyless_partition_choice_depends_only_on_the_seed() -> None:
         for _ in range(10):
             p.produce("events", b"v")
             out.append(p.flush()[0].partition)
+            w.clock.sleep(10)
         return out
 
     assert choices(3) == choices(3)

@@ -1,4 +1,4 @@
-"""Producers in the simulator: idempotence, transactions, fencing, LSO, compaction."""
+"""Producers in the simulator: idempotence, transactions, fencing, LSO."""
 
 from __future__ import annotations
 
@@ -157,17 +157,6 @@ def test_transactional_produce_outside_a_transaction_is_refused() -> None:
     tx = w.producer(ProducerConfig(transactional_id="tx"))
     with pytest.raises(TransactionStateError):
         tx.produce("t", b"x")
-
-
-def test_compaction_keeps_latest_value_per_key_and_offsets() -> None:
-    w = world(**{"cleanup.policy": "compact"})
-    p = w.producer()
-    for key, value in [(b"a", b"1"), (b"b", b"1"), (b"a", b"2"), (b"c", b"1"), (b"b", None), (b"a", b"3")]:
-        p.produce("t", value, key=key)
-    p.flush()
-    assert w.cluster.compact("t") == 4
-    assert [(r.offset, r.key, r.value) for r in read_all(w)] == [(3, b"c", b"1"), (5, b"a", b"3")]
-    assert w.cluster.log("t", 0).high_watermark == 6
 
 
 def test_compacted_topic_rejects_keyless_records() -> None:

@@ -13,11 +13,12 @@ from sim import World
 REPO = Path(__file__).resolve().parents[2]
 
 
-def scripted_run(seed: int) -> str:
-    """A little of everything: keyed and keyless produce, a group of three, crash, stall, lost ack, txns."""
+def scripted_run(seed: int, tampered: int | None = None) -> str:
+    """A little of everything: keyed and keyless produce, a group of three, crash, stall, lost ack, txns,
+    the log cleaner. ``tampered``: the index of one order whose value changes by one byte."""
     w = World(seed=seed, trace=True)
     w.create_topic("orders", 6)
-    w.create_topic("audit", 2, {"cleanup.policy": "compact"})
+    w.create_topic("audit", 2, {"cleanup.policy": "compact", "segment.ms": "100", "min.cleanable.dirty.ratio": "0.01"})
     producer = w.producer(ProducerConfig(client_id="shop", enable_idempotence=True))
     tx = w.producer(ProducerConfig(client_id="auditor", transactional_id="audit-tx"))
     made = [0]
@@ -26,7 +27,8 @@ def scripted_run(seed: int) -> str:
         if made[0] >= 300:
             return 0
         for i in range(made[0], made[0] + 30):
-            producer.produce("orders", f"order-{i}".encode(), key=f"customer-{i % 17}".encode() if i % 3 else None)
+            value = f"order-{i}".encode() if i != tampered else f"order-{i}!".encode()
+            producer.produce("orders", value, key=f"customer-{i % 17}".encode() if i % 3 else None)
         made[0] += 30
         if made[0] == 120:
             w.faults.lose_next_ack("orders")
@@ -35,8 +37,8 @@ def scripted_run(seed: int) -> str:
 
     consumers = []
     for n in range(3):
-        c = w.consumer(ConsumerConfig("billing", client_id=f"billing-{n}", session_timeout_ms=2_000,
-                                      max_poll_interval_ms=5_000, assignor=("range", "roundrobin", "range")[0]))
+        c = w.consumer(ConsumerConfig("billing", client_id=f"billing-{n}", session_timeout_ms=6_000,
+                                      max_poll_interval_ms=8_000, assignor=("range", "roundrobin", "range")[0]))
         c.subscribe(["orders"])
         consumers.append(c)
 
@@ -60,11 +62,11 @@ def scripted_run(seed: int) -> str:
     w.run_for(200)
     w.faults.crash(consumers[0])
     w.stop_actor("billing-0")
-    w.faults.slow("billing-1", 6_000)
-    w.run_for(8_000)
+    w.faults.slow("billing-1", 9_000)
+    w.run_for(12_000)
     w.faults.heal_all()
     w.run_until_idle(max_steps=200_000)
-    w.cluster.compact("audit")
+    w.run_for(2_000)  # the cleaner's runs on the audit topic
     return w.trace.sha256()
 
 
@@ -87,6 +89,25 @@ def test_different_seed_gives_different_trace_hash() -> None:
     assert scripted_run(7) != scripted_run(8)
 
 
+def test_changing_one_record_value_changes_the_trace_hash() -> None:
+    assert scripted_run(7, tampered=40) != scripted_run(7)
+
+
+def test_the_produce_event_carries_a_digest_of_record_content() -> None:
+    def produce_line(value: bytes, headers=()) -> dict:
+        w = World(seed=3)
+        w.create_topic("t", 1)
+        p = w.producer()
+        p.produce("t", value, key=b"k", headers=headers)
+        p.flush()
+        [event] = w.trace.events("produce")
+        return event
+
+    same, other = produce_line(b"x"), produce_line(b"y")
+    assert same["digest"] == produce_line(b"x")["digest"] != other["digest"]
+    assert produce_line(b"x", (("h", b"1"),))["digest"] != produce_line(b"x", (("h", b"2"),))["digest"]
+
+
 def test_trace_lines_are_canonical_json_with_virtual_time() -> None:
     w = World(seed=3)
     w.create_topic("t", 1)
@@ -95,5 +116,5 @@ def test_trace_lines_are_canonical_json_with_virtual_time() -> None:
     w.clock.sleep(15)
     p.flush()
     line = w.trace.lines()[-1]
-    assert line.startswith('{"base":0,"count":1,"ev":"produce"') and '"t":15' in line
+    assert line.startswith('{"base":0,"bytes":') and '"ev":"produce"' in line and '"t":15' in line
     assert " " not in line
