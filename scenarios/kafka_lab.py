@@ -16,14 +16,14 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from scenarios import root
 from scenarios.lab import Lab
 from scenarios.model import Step
-from scenarios.settings import LabOptions, load_config, resolve_bootstrap, resolve_database_url
+from scenarios.settings import Settings
 from services.events import Topics
-from services.ids import RandomIds
 from services.ports import Record
 from services.runner import EventService, ServiceConfig
-from services.shop import KINDS, build_shop
+from services.shop import KINDS
 
 READ_BACK_TIMEOUT_S = 60.0
 POLL_TIMEOUT_S = 0.05  # per instance per round: short, so many instances still make quick rounds
@@ -32,27 +32,17 @@ POLL_TIMEOUT_S = 0.05  # per instance per round: short, so many instances still 
 class KafkaLab(Lab):
     mode = "kafka"
 
-    def __init__(self, seed: int, options: LabOptions, instances: Mapping[str, int] | None = None,
+    def __init__(self, seed: int, options: Settings, instances: Mapping[str, int] | None = None,
                  logger: Any = None) -> None:
-        from adapters.kafka_broker import KafkaBroker
-        from adapters.postgres_store import SERVICE_SCHEMAS, PostgresStore
-        from scenarios.service_main import WallClock
-
-        config = load_config(options)
-        dsn = resolve_database_url(options, config)
-        if dsn is None:
-            from compose.postgres import ensure_database
-
-            dsn = ensure_database()
         self.run_id = uuid.uuid4().hex[:10]
         prefix = f"kl-{self.run_id}-"
         topics = Topics.with_prefix(prefix)
-        broker = KafkaBroker(resolve_bootstrap(options, config), client_prefix=f"kafkalab-{self.run_id}")
-        stores = {kind: PostgresStore(dsn, f"{SERVICE_SCHEMAS[kind]}_{self.run_id}") for kind in KINDS}
-        clock = WallClock()
+        broker = root.kafka_broker(options.bootstrap, client_prefix=f"kafkalab-{self.run_id}")
+        stores = root.postgres_stores(options, suffix=f"_{self.run_id}")
+        clock = root.wall_clock()
         service_config = ServiceConfig(topics=topics, group_prefix=prefix, poll_timeout_s=POLL_TIMEOUT_S)
-        shop = build_shop(broker, stores, clock, RandomIds(), instances=instances, config=service_config,
-                          logger=logger, partitions=options.partitions)
+        shop = root.shop(broker, stores, clock, root.random_ids(), instances=instances, config=service_config,
+                         logger=logger)
         super().__init__(seed, shop, broker, clock, topics)
         self.options = options
         self._slow_until: dict[str, float] = {}

@@ -10,13 +10,13 @@ from typing import Any
 from scenarios import catalog
 from scenarios.model import Script, ScriptError
 from scenarios.runner import Outcome, run_script
-from scenarios.settings import LabOptions
+from scenarios.settings import Settings
 from scenarios.wiring import build_lab
 
 TRACE_MARKER = "kafkalab-trace"
 
 
-def play(script: Script, options: LabOptions | None = None) -> Outcome:
+def play(script: Script, options: Settings | None = None) -> Outcome:
     """Run ``script`` on a fresh lab of its mode and check it with its scenario's checks."""
     scenario = catalog.get(script.scenario)
     custom = getattr(scenario, "run_lab", None)
@@ -29,7 +29,7 @@ def play(script: Script, options: LabOptions | None = None) -> Outcome:
         lab.close()
 
 
-def run(name: str, mode: str = "sim", seed: int = 0, options: LabOptions | None = None) -> Outcome:
+def run(name: str, mode: str = "sim", seed: int = 0, options: Settings | None = None) -> Outcome:
     return play(catalog.get(name).script(seed, mode), options)
 
 
@@ -100,7 +100,7 @@ class ReplayReport:
         }
 
 
-def replay(path: str | Path, options: LabOptions | None = None, mode: str | None = None) -> ReplayReport:
+def replay(path: str | Path, options: Settings | None = None, mode: str | None = None) -> ReplayReport:
     recording = load_recording(path)
     script = recording.script
     if mode and mode != script.mode:

@@ -8,38 +8,24 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
-from typing import Any
-
-import structlog
 
 from scenarios.lab import Lab
-from scenarios.logs import STDERR
-from scenarios.settings import LabOptions
+from scenarios.root import service_logger
+from scenarios.settings import Settings
 
 MODES = ("sim", "kafka")
 
 
-def build_lab(mode: str, seed: int, options: LabOptions | None = None, *,
+def build_lab(mode: str, seed: int, options: Settings | None = None, *,
               instances: Mapping[str, int] | None = None) -> Lab:
-    options = options or LabOptions()
+    options = options or Settings.resolve()
     if mode == "sim":
         from scenarios.sim_lab import SimLab
 
-        return SimLab(seed, instances, partitions=options.partitions, logger=service_logger(options.log_level))
+        return SimLab(seed, instances, logger=service_logger(options.log_level))
     if mode == "kafka":
         from scenarios.kafka_lab import KafkaLab
 
         return KafkaLab(seed, options, instances, logger=service_logger(options.log_level))
     raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
-
-
-def service_logger(level: str) -> Any:
-    """The services' logger: structlog lines on stderr (never stdout, which --json owns), filtered by level."""
-    numeric = logging.getLevelNamesMapping().get(level.upper(), logging.ERROR)
-    return structlog.wrap_logger(
-        structlog.PrintLogger(STDERR),
-        wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        processors=[structlog.processors.add_log_level, structlog.dev.ConsoleRenderer(colors=False)],
-    )

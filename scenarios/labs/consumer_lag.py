@@ -11,8 +11,8 @@ from typing import Any
 from scenarios.labs.base import LabDefinition, Verdict, combine, note, run_phase
 from scenarios.labs.labshop import ServiceKnobs
 from scenarios.labs.state import lab_dir
-from scenarios.lag_chart import sparklines, write_html
 from scenarios.model import Check, Step, check
+from scenarios.present.lag_chart import sparklines, write_html
 from scenarios.runner import Outcome
 
 NAME = "consumer-lag"

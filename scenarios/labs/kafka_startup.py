@@ -36,8 +36,7 @@ from compose.runtime import LauncherError
 from compose.topology import MAX_PORT_OFFSET, bootstrap_servers, cluster_nodes
 from scenarios.labs.kafka_world import new_prefix
 from scenarios.labs.labshop import LabShop, ServiceKnobs, build_lab_shop
-from scenarios.service_main import WallClock
-from scenarios.wiring import service_logger
+from scenarios.root import service_logger, wall_clock
 from services.events import Topics
 from services.ids import RandomIds
 from services.ports import BrokerError
@@ -290,7 +289,7 @@ def _shop(bootstrap: str, knobs: ServiceKnobs, run: StartupRun) -> tuple[LabShop
     topics = Topics.with_prefix(prefix)
     broker = KafkaBroker(bootstrap, client_prefix=f"kafkalab-{prefix.rstrip('-')}", timeout_s=STARTUP_TIMEOUT_S)
     config = ServiceConfig(topics=topics, group_prefix=prefix, poll_timeout_s=0.1, session_timeout_ms=10_000)
-    shop = build_lab_shop(broker, {kind: MemoryStore() for kind in KINDS}, WallClock(), RandomIds(), knobs,
+    shop = build_lab_shop(broker, {kind: MemoryStore() for kind in KINDS}, wall_clock(), RandomIds(), knobs,
                           config=config, logger=service_logger("critical"))
     threads = {s.name.split("-")[0]: ServiceThread(s, broker, knobs, run) for s in shop.services}
     return shop, threads

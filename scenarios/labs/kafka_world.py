@@ -19,11 +19,11 @@ from typing import Any
 
 from adapters.kafka_broker import KafkaBroker
 from adapters.memory_store import MemoryStore
+from scenarios import root
 from scenarios.lab import Lab
 from scenarios.labs.labshop import ServiceKnobs, build_lab_shop
-from scenarios.service_main import WallClock
-from scenarios.settings import LabOptions, load_config, resolve_bootstrap
-from scenarios.wiring import service_logger
+from scenarios.root import service_logger
+from scenarios.settings import Settings
 from services.events import Topics
 from services.ids import RandomIds
 from services.ports import BrokerError, PartitionLag
@@ -39,15 +39,14 @@ def new_prefix() -> str:
     return f"kl-lab-{uuid.uuid4().hex[:8]}-"
 
 
-def bootstrap_of(options: LabOptions | None) -> str:
-    options = options or LabOptions()
-    return resolve_bootstrap(options, load_config(options))
+def bootstrap_of(options: Settings | None) -> str:
+    return (options or Settings.resolve()).bootstrap
 
 
 class KafkaWorld(Lab):
     mode = "kafka"
 
-    def __init__(self, knobs: ServiceKnobs, options: LabOptions | None = None, *, prefix: str | None = None,
+    def __init__(self, knobs: ServiceKnobs, options: Settings | None = None, *, prefix: str | None = None,
                  instances: Mapping[str, int] | None = None, partitions: int = 3, max_records: int = 500,
                  kinds: tuple[str, ...] = KINDS, logger: Any = None) -> None:
         self.prefix = prefix or new_prefix()
@@ -58,7 +57,7 @@ class KafkaWorld(Lab):
         config = ServiceConfig(topics=topics, group_prefix=self.prefix, poll_timeout_s=POLL_TIMEOUT_S,
                                max_records=max_records, session_timeout_ms=10_000)
         counts = {kind: 0 for kind in KINDS} | {kind: 1 for kind in kinds} | dict(instances or {})
-        shop = build_lab_shop(broker, {kind: MemoryStore() for kind in KINDS}, WallClock(), RandomIds(), knobs,
+        shop = build_lab_shop(broker, {kind: MemoryStore() for kind in KINDS}, root.wall_clock(), RandomIds(), knobs,
                               instances=counts, config=config, logger=logger or service_logger("critical"),
                               slow_in_poll=True)
         super().__init__(0, shop, broker, shop.clock, topics)

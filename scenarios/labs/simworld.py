@@ -17,8 +17,8 @@ from scenarios.lab import Lab
 from scenarios.labs.gated import GatedBroker
 from scenarios.labs.labshop import ServiceKnobs, ServiceProcess, build_lab_shop
 from scenarios.labs.network import SimNetwork
+from scenarios.root import service_logger
 from scenarios.sim_lab import PERIOD_MS, SimLab
-from scenarios.wiring import service_logger
 from services.events import Topics
 from services.ids import SeededIds
 from services.ports import PartitionLag

@@ -37,10 +37,10 @@ def test_connectivity_lab_on_a_real_broker_shows_librdkafka_errors_until_fixed(k
 
 def test_connectivity_scenario_in_kafka_mode_reproduces_both_failures_then_passes(kafka_bootstrap):
     from scenarios.labs import connectivity
-    from scenarios.narrate import outcome_json
-    from scenarios.settings import LabOptions
+    from scenarios.present.narrate import outcome_json
+    from scenarios.settings import Settings
 
-    outcome = connectivity.scenario("kafka", 0, LabOptions(bootstrap=kafka_bootstrap))
+    outcome = connectivity.scenario("kafka", 0, Settings.resolve({"bootstrap": kafka_bootstrap}))
     assert outcome.passed, [c for c in outcome.checks if not c.passed]
     payload = outcome_json(outcome)
     assert payload["mode"] == "kafka" and payload["scenario"] == "connectivity"
@@ -102,9 +102,9 @@ def test_poison_pill_lab_on_a_real_broker_is_stuck_until_the_dlq_is_on(kafka_boo
 
 def test_poison_scenario_in_kafka_mode_one_partition_stuck_then_dlq(kafka_bootstrap):
     from scenarios.labs import poison
-    from scenarios.settings import LabOptions
+    from scenarios.settings import Settings
 
-    outcome = poison.scenario("kafka", 0, LabOptions(bootstrap=kafka_bootstrap))
+    outcome = poison.scenario("kafka", 0, Settings.resolve({"bootstrap": kafka_bootstrap}))
     assert outcome.passed, [c for c in outcome.checks if not c.passed]
     assert outcome.dlq == {"payments.dlq": 1} and outcome.trace_sha256 is None
     assert outcome.orders.get("CANCELLED") == 1 and outcome.orders.get("COMPLETED") == poison.NORMAL_ORDERS

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from scenarios.lag_chart import sparkline
+from scenarios.present.lag_chart import sparkline
 from tests.unit.test_lab_helpers import edit_setting, lab_json
 
 

@@ -55,3 +55,9 @@ def test_only_adapters_import_kafka_and_postgres_clients() -> None:
     for package in ("sim", "services", "scenarios", "compose"):
         for path, names in imports_of(package).items():
             assert not {"confluent_kafka", "psycopg"} & names, path
+
+
+@pytest.mark.parametrize("package", ["compose", "sim"])
+def test_compose_and_sim_import_nothing_of_scenarios(package: str) -> None:
+    offenders = [path for path, names in imports_of(package).items() if "scenarios" in names]
+    assert offenders == []

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import socket
 
 import pytest
 
 from scenarios import play
-from scenarios.settings import LabOptions, load_config, resolve_bootstrap
+from scenarios.settings import Settings
 from tests.conftest import missing_dependency
 
 pytestmark = pytest.mark.kafka
@@ -24,9 +23,9 @@ def _reachable(bootstrap: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def options() -> LabOptions:
-    options = LabOptions(quiet_timeout_s=float(os.environ.get("KAFKALAB_QUIET_TIMEOUT_S", "120")))
-    bootstrap = resolve_bootstrap(options, load_config(options))
+def options() -> Settings:
+    options = Settings.resolve()
+    bootstrap = options.bootstrap
     if not _reachable(bootstrap):
         missing_dependency(f"no Kafka broker at {bootstrap} (set KAFKA_BOOTSTRAP or run `kafkalab kafka up`)")
     return options
@@ -40,16 +39,14 @@ def test_lab_passes_against_real_kafka(name, options):
 
 
 def test_a_kafka_run_removes_its_topics_unless_asked_to_keep_them(options):
-    from dataclasses import replace
-
     from adapters.kafka_broker import KafkaBroker
 
-    admin = KafkaBroker(resolve_bootstrap(options, load_config(options))).admin()
+    admin = KafkaBroker(options.bootstrap).admin()
     before = set(admin.list_topics())
     assert play.run("happy-path", "kafka", 0, options).passed
     assert {t for t in admin.list_topics() if t.startswith("kl-")} - before == set()
 
-    assert play.run("happy-path", "kafka", 0, replace(options, keep=True)).passed
+    assert play.run("happy-path", "kafka", 0, options.model_copy(update={"keep": True})).passed
     kept = {t for t in admin.list_topics() if t.startswith("kl-")} - before
     assert len(kept) == 6  # orders, payments, inventory and their .dlq topics
     admin.delete_topics(sorted(kept))

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+
+from scenarios.validation import ConfigError
 
 # Modules that each expose ``register(subparsers)``; a module that is not there yet is skipped.
 COMMAND_MODULES = (
-    "scenarios.cmd_scenario",
-    "scenarios.cmd_services",
-    "scenarios.cmd_labs",
+    "scenarios.cli.scenario",
+    "scenarios.cli.services",
+    "scenarios.cli.lab",
     "compose.cli",
 )
 
@@ -38,7 +41,20 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:  # bad settings or lab.toml: one line, no traceback
+        print(f"kafkalab: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `kafkalab ... | head`: the reader left; end quietly
+        _silence_stdout()
+        return 1
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout again at exit, into the closed pipe: point it at /dev/null first.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 if __name__ == "__main__":

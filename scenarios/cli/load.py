@@ -15,7 +15,7 @@ from rich.table import Table
 from scenarios.labs import consumer_lag as lag_lab
 from scenarios.labs.labshop import ServiceKnobs
 from scenarios.labs.state import LabFiles
-from scenarios.lag_chart import sparkline, sparklines, write_html
+from scenarios.present.lag_chart import sparkline, sparklines, write_html
 
 
 def _table(now_ms: int, samples: list[tuple[int, dict[int, int]]], members: dict[str, int]) -> Table:

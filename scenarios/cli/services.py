@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
+from typing import Any
 
-from scenarios.service_main import SERVICE_NAMES
+from scenarios.cli.common import settings_of
+from scenarios.stack.service_process import SERVICE_NAMES
 
 DEFAULT_TIMEOUT = 180.0
 
@@ -20,8 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--mode", choices=("kafka",), default="kafka",
                      help="only kafka: in sim mode `kafkalab up --mode sim` runs every service in one process")
     run.add_argument("--instance", type=int, default=0, help="instance number (client id NAME-K)")
-    run.add_argument("--bootstrap", default=None, help="default: $KAFKA_BOOTSTRAP or localhost:9092")
-    run.add_argument("--database-url", default=None, help="default: $DATABASE_URL")
+    run.add_argument("--bootstrap", default=None, help="default: kafkalab.toml, else $KAFKA_BOOTSTRAP, else localhost:9092")
+    run.add_argument("--database-url", default=None, help="default: kafkalab.toml, else $DATABASE_URL")
     run.add_argument("--prefix", default="", help="prefix of topics, groups and schemas (isolated runs)")
     run.add_argument("--host", default="127.0.0.1", help="order only: HTTP bind address")
     run.add_argument("--port", type=int, default=3000, help="order only: HTTP port")
@@ -73,22 +74,16 @@ def parse_scale(items: list[str]) -> dict[str, int]:
 
 
 def _service_run(args: argparse.Namespace) -> int:
-    from scenarios.service_main import ServiceOptions, configure_logging, run_service
+    from scenarios.root import configure_process_logging
+    from scenarios.stack.service_process import ServiceOptions, run_service
 
-    configure_logging(json_lines=args.json_logs)
-    database_url = args.database_url or os.environ.get("DATABASE_URL")
-    if not database_url:
+    configure_process_logging(json_lines=args.json_logs)
+    settings = settings_of(args)
+    if not settings.database_url:
         _say("kafkalab: service run needs --database-url or DATABASE_URL (`kafkalab db up` prints one)")
         return 2
-    options = ServiceOptions(
-        name=args.name,
-        instance=args.instance,
-        bootstrap=args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP") or "localhost:9092",
-        database_url=database_url,
-        prefix=args.prefix,
-        host=args.host,
-        port=args.port,
-    )
+    options = ServiceOptions(name=args.name, settings=settings, instance=args.instance, prefix=args.prefix,
+                             host=args.host, port=args.port)
     return run_service(options)
 
 
@@ -99,43 +94,43 @@ def _up(args: argparse.Namespace) -> int:
         _say(f"kafkalab: {exc}")
         return 2
     if args.mode == "sim":
-        from scenarios.sim_stack import run_sim_stack
+        from scenarios.stack.sim_stack import run_sim_stack
 
         return run_sim_stack(args.host, args.port, counts, args.seed, echo=_say)
-    from scenarios import stack
+    from scenarios.stack import shop_stack as stack
 
     began = time.monotonic()
     try:
-        bootstrap, dsn = stack.ensure_infrastructure(args.bootstrap, args.database_url, args.timeout, _say)
+        bootstrap, dsn = stack.ensure_infrastructure(settings_of(args), args.timeout, _say)
         config = stack.StackConfig(bootstrap, dsn, args.host, args.port, args.prefix)
-        procs = stack.up(config, counts, fresh=args.fresh, timeout=args.timeout, echo=_say)
+        procs = stack.up(_supervisor(args), config, counts, fresh=args.fresh, timeout=args.timeout, echo=_say)
     except stack.StackError as exc:
         _say(f"kafkalab up: {exc}")
         return 1
     print(f"kafkalab stack up in {time.monotonic() - began:.1f}s: Kafka {bootstrap}, "
           f"order API http://{args.host}:{args.port}")
-    _print_table(procs)
+    _print_table(procs, _supervisor(args))
     body = '{"customerId": "cust_happy_path", "productId": "prod_123", "quantity": 2, "amount": 250.50}'
     print(f"try:  curl -X POST http://localhost:{args.port}/orders -H 'Content-Type: application/json' -d '{body}'")
     return 0
 
 
 def _down(args: argparse.Namespace) -> int:
-    from scenarios import stack
+    from scenarios.stack import shop_stack as stack
 
-    stopped = stack.down(_say)
+    stopped = stack.down(_supervisor(args), _say)
     print(f"stopped {len(stopped)} service process(es)" if stopped else "no service process started from here runs")
     return 0
 
 
 def _scale(args: argparse.Namespace) -> int:
-    from scenarios import stack
+    from scenarios.stack import shop_stack as stack
 
     if args.count < 0 or (args.service == "order" and args.count < 1):
         _say("kafkalab scale: count must be >= 0 (>= 1 for order, which serves the API)")
         return 2
     try:
-        running = stack.scale(args.service, args.count, timeout=args.timeout, echo=_say)
+        running = stack.scale(_supervisor(args), args.service, args.count, timeout=args.timeout, echo=_say)
     except stack.StackError as exc:
         _say(f"kafkalab scale: {exc}")
         return 1
@@ -144,22 +139,26 @@ def _scale(args: argparse.Namespace) -> int:
 
 
 def _ps(args: argparse.Namespace) -> int:
-    from scenarios.procs import Supervisor
-
-    procs = Supervisor().running()
+    sup = _supervisor(args)
+    procs = sup.running()
     if not procs:
         print("no service processes running (kafkalab up starts them)")
         return 0
-    _print_table(procs)
+    _print_table(procs, sup)
     return 0
 
 
-def _print_table(procs: list) -> None:
-    from scenarios.procs import Supervisor
-    from scenarios.service_main import group_id
-    from scenarios.stack import StackConfig
+def _supervisor(args: argparse.Namespace) -> Any:
+    from scenarios.stack.supervisor import Supervisor
 
-    config = StackConfig.load(Supervisor())
+    return Supervisor(settings_of(args).state_dir)
+
+
+def _print_table(procs: list, sup: Any) -> None:
+    from scenarios.stack.service_process import group_id
+    from scenarios.stack.shop_stack import StackConfig
+
+    config = StackConfig.load(sup)
     prefix = config.prefix if config else ""
     now = time.time()
     print(f"{'INSTANCE':<14}{'PID':>8}  {'UP':>7}  {'GROUP':<20}LOG")

@@ -15,7 +15,6 @@ same store, which the loop updates as payment and inventory outcomes arrive.
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import threading
@@ -25,10 +24,10 @@ from typing import Any
 
 import structlog
 
-from scenarios.logs import STDERR
+from scenarios import root
+from scenarios.settings import Settings
 from services.catalog import DEFAULT_CATALOG
 from services.events import Topics
-from services.ids import RandomIds
 from services.order_api import OrderApi
 from services.runner import EventService, Handler, ServiceConfig
 from services.saga import InventoryHandler, OrderHandler, PaymentHandler
@@ -37,16 +36,6 @@ from services.shop import ensure_topics
 SERVICE_NAMES = ("order", "payment", "inventory")
 POLL_TIMEOUT_S = 0.25  # bounds both shutdown latency and how long a new order waits in the outbox
 IDLE_BACKOFF_S = 0.2  # when a step fails fast (broker down), do not spin
-
-
-class WallClock:
-    """``services.ports.Clock`` on the real clock (kafka mode)."""
-
-    def now_ms(self) -> int:
-        return time.time_ns() // 1_000_000
-
-    def sleep(self, ms: int) -> None:
-        time.sleep(ms / 1000)
 
 
 def make_handler(name: str) -> Handler:
@@ -64,29 +53,11 @@ def group_id(name: str, prefix: str = "") -> str:
     return f"{prefix}{make_handler(name).group_id}"
 
 
-def configure_logging(json_lines: bool = False) -> None:
-    """structlog to stderr: one line per event, keys as in STYLE.md (service, topic, partition...)."""
-    renderer: Any = structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer(colors=False)
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        logger_factory=structlog.PrintLoggerFactory(STDERR),
-        cache_logger_on_first_use=True,
-    )
-
-
 @dataclass
 class ServiceOptions:
     name: str
+    settings: Settings  # bootstrap servers and database URL
     instance: int = 0
-    bootstrap: str = "localhost:9092"
-    database_url: str = ""
     prefix: str = ""  # topics, groups and schemas; "" in normal use
     host: str = "127.0.0.1"
     port: int = 3000
@@ -119,9 +90,6 @@ class StopFlag:
 
 def run_service(opts: ServiceOptions, stop: StopFlag | None = None) -> int:
     """Run one instance until stopped. Returns the process exit code."""
-    from adapters.kafka_broker import KafkaBroker
-    from adapters.postgres_store import SERVICE_SCHEMAS, PostgresStore
-
     if stop is None:
         stop = StopFlag()
         stop.install()
@@ -130,9 +98,9 @@ def run_service(opts: ServiceOptions, stop: StopFlag | None = None) -> int:
     handler = make_handler(opts.name)
     topics = Topics.with_prefix(opts.prefix) if opts.prefix else Topics()
     config = ServiceConfig(poll_timeout_s=POLL_TIMEOUT_S, topics=topics, group_prefix=opts.prefix)
-    clock = WallClock()
-    broker = KafkaBroker(opts.bootstrap, client_prefix="kafkalab")
-    store = PostgresStore(opts.database_url, f"{opts.prefix}{SERVICE_SCHEMAS[opts.name]}")
+    clock = root.wall_clock()
+    broker = root.kafka_broker(opts.settings.bootstrap)
+    store = root.postgres_store(opts.settings.database_url_or_local(), root.service_schema(opts.name, opts.prefix))
     if opts.name == "inventory":
         with store.transaction() as tx:
             for product, units in DEFAULT_CATALOG.stock.items():
@@ -141,13 +109,13 @@ def run_service(opts: ServiceOptions, stop: StopFlag | None = None) -> int:
         ensure_topics(broker.admin(), topics=topics)
     except Exception as exc:  # the loop copes with a broker that is not there yet
         log.warning("topics not ensured", error=repr(exc))
-    service = EventService(name, handler, broker=broker, store=store, clock=clock, logger=log, config=config)
+    service = root.event_service(name, handler, broker=broker, store=store, clock=clock, logger=log, config=config)
     stats = LoopStats()
     server = None
     if opts.name == "order":
-        server = _serve_http(opts, OrderApi(store, clock, RandomIds(), topics=topics), stats, service.group_id)
+        server = _serve_http(opts, root.order_api(store, clock, root.random_ids(), topics), stats, service.group_id)
         log.info("http listening", host=opts.host, port=server.port)
-    log.info("started", group_id=service.group_id, bootstrap=opts.bootstrap, pid=os.getpid())
+    log.info("started", group_id=service.group_id, bootstrap=opts.settings.bootstrap, pid=os.getpid())
     try:
         _loop(service, stats, stop, log)
     finally:
@@ -177,7 +145,7 @@ def _loop(service: EventService, stats: LoopStats, stop: StopFlag, log: Any) -> 
 
 
 def _serve_http(opts: ServiceOptions, api: OrderApi, stats: LoopStats, group: str) -> Any:
-    from scenarios.http_api import OrderApiEndpoints, serve_in_thread
+    from scenarios.web.http_api import OrderApiEndpoints, serve_in_thread
 
     def details() -> dict[str, Any]:
         return {"service": f"{opts.name}-{opts.instance}", "group": group, "steps": stats.steps}

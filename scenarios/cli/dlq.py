@@ -42,9 +42,9 @@ def register(subparsers: Any) -> None:
 
 
 def _quiet() -> None:
-    from scenarios.cmd_scenario import _quiet_logs_to_stderr
+    from scenarios.root import quiet_logs_to_stderr
 
-    _quiet_logs_to_stderr()
+    quiet_logs_to_stderr()
 
 
 class _Where:
@@ -61,9 +61,9 @@ class _Where:
                              "--mode kafka` (or pass --prefix kl-lab-...-)")
 
     def options(self) -> Any:
-        from scenarios.settings import LabOptions
+        from scenarios.settings import Settings
 
-        return LabOptions(bootstrap=self.bootstrap)
+        return Settings.resolve({"bootstrap": self.bootstrap})
 
     def broker(self) -> Any:
         from adapters.kafka_broker import KafkaBroker

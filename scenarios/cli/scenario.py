@@ -7,15 +7,14 @@ Exit status is 0 iff every scenario run passed (and, for replay, the run reprodu
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from typing import Any
 
 from scenarios import catalog
-from scenarios.logs import STDERR
+from scenarios.cli.common import add_settings_options, settings_of
 from scenarios.model import ScriptError
-from scenarios.narrate import outcome_json, print_json, print_summary_line, print_timeline
-from scenarios.settings import LabOptions
+from scenarios.present.narrate import outcome_json, print_json, print_summary_line, print_timeline
+from scenarios.root import quiet_logs_to_stderr
 
 
 def register(subparsers: Any) -> None:
@@ -50,29 +49,15 @@ def _add_common(parser: argparse.ArgumentParser, mode_default: str | None = "sim
     parser.add_argument("--mode", choices=("sim", "kafka"), default=mode_default,
                         help="sim: deterministic simulator (default); kafka: real broker + PostgreSQL")
     parser.add_argument("--json", action="store_true", help="exactly one JSON object on stdout; logs on stderr")
-    parser.add_argument("--bootstrap", help="kafka mode: bootstrap servers (else config, else $KAFKA_BOOTSTRAP)")
-    parser.add_argument("--database-url", help="kafka mode: PostgreSQL DSN (else config, else $DATABASE_URL)")
-    parser.add_argument("--config", metavar="FILE", help="a kafkalab.toml (default: ./kafkalab.toml if present)")
-    parser.add_argument("--log-level", default="error", choices=("debug", "info", "warning", "error"),
-                        help="services' log lines on stderr at this level and above (default error)")
-    parser.add_argument("--keep", action="store_true",
-                        help="kafka mode: keep the run's kl-<run>- topics and schemas to inspect (default: removed)")
+    add_settings_options(parser)
 
 
-def _options(args: argparse.Namespace) -> LabOptions:
-    return LabOptions(bootstrap=args.bootstrap, database_url=args.database_url, config_path=args.config,
-                      log_level=args.log_level, keep=args.keep)
+def _options(args: argparse.Namespace) -> Any:
+    return settings_of(args)
 
 
 def _quiet_logs_to_stderr() -> None:
-    # Whatever the services log must never interleave with the JSON on stdout.
-    logging.basicConfig(stream=STDERR, level=logging.WARNING)
-    try:
-        import structlog
-
-        structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=STDERR))
-    except ImportError:  # structlog is a dependency; this only guards odd installs
-        pass
+    quiet_logs_to_stderr()
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""``kafkalab lab start|check|solve|list`` and ``kafkalab load`` (``kafkalab dlq``: scenarios.labs.dlq_cli).
+"""``kafkalab lab start|check|solve|list`` and ``kafkalab load`` (``kafkalab dlq``: scenarios.cli.dlq).
 
 Learner mode keeps its state in ./.kafkalab (see scenarios.labs.state): ``lab start`` writes the
 broken settings to .kafkalab/lab.toml, the learner edits them, ``lab check`` re-runs the system with
@@ -33,7 +33,7 @@ def register(subparsers: Any) -> None:
             p.add_argument("--seed", type=int, default=0)
         p.set_defaults(func=func)
 
-    from scenarios.labs.dlq_cli import register as register_dlq
+    from scenarios.cli.dlq import register as register_dlq
 
     register_dlq(subparsers)
 
@@ -62,9 +62,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _quiet_logs() -> None:
-    from scenarios.cmd_scenario import _quiet_logs_to_stderr
+    from scenarios.root import quiet_logs_to_stderr
 
-    _quiet_logs_to_stderr()
+    quiet_logs_to_stderr()
 
 
 def cmd_start(args: argparse.Namespace) -> int:
@@ -160,12 +160,13 @@ def cmd_solve(args: argparse.Namespace) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from scenarios.labs.load import run_load
+    from scenarios.cli.load import run_load
 
     _quiet_logs()
     if args.mode == "kafka":
-        from scenarios.labs.load import run_load_kafka
-        from scenarios.settings import LabOptions
+        from scenarios.cli.load import run_load_kafka
+        from scenarios.settings import Settings
 
-        return run_load_kafka(args.rate, args.duration, args.instances, args.chart, LabOptions(bootstrap=args.bootstrap))
+        return run_load_kafka(args.rate, args.duration, args.instances, args.chart,
+                              Settings.resolve({"bootstrap": args.bootstrap}))
     return run_load(args.rate, args.duration, args.instances, args.chart, args.seed)

@@ -14,13 +14,10 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.memory_store import memory_stores
-from adapters.sim_broker import SimBroker
-from scenarios.http_api import OrderApiEndpoints
-from services.ids import RandomIds
+from scenarios import root
+from scenarios.web.http_api import OrderApiEndpoints
 from services.ports import Record
-from services.shop import Shop, build_shop
-from sim import World
+from services.shop import Shop
 
 TICK_MS = 20
 
@@ -29,9 +26,10 @@ class SimStack:
     """A simulated world running the shop; ``advance`` moves it on, ``drive`` keeps it moving."""
 
     def __init__(self, seed: int = 1, instances: Mapping[str, int] | None = None) -> None:
-        self.world = World(seed, trace=False)
-        self.broker = SimBroker(self.world)
-        self.shop: Shop = build_shop(self.broker, memory_stores(), self.broker.clock, RandomIds(), instances=instances)
+        self.world = root.sim_world(seed, trace=False)
+        self.broker = root.sim_broker(self.world)
+        self.shop: Shop = root.shop(self.broker, root.memory_stores(), self.broker.clock, root.random_ids(),
+                                    instances=instances)
         for service in self.shop.services:
             self.world.spawn(service.name, service.step)
         self._lock = threading.Lock()  # one thread at a time inside the world
@@ -70,10 +68,10 @@ class SimStack:
 
 def run_sim_stack(host: str, port: int, instances: Mapping[str, int], seed: int, echo: Any = print) -> int:
     """Serve the shop on the simulator until Ctrl-C."""
-    from scenarios.http_api import serve_in_thread
-    from scenarios.service_main import StopFlag, configure_logging
+    from scenarios.stack.service_process import StopFlag
+    from scenarios.web.http_api import serve_in_thread
 
-    configure_logging()
+    root.configure_process_logging()
     stack = SimStack(seed, instances)
     server = serve_in_thread(stack.endpoints(), host, port)
     flag = StopFlag()

@@ -20,11 +20,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 
-def state_root() -> Path:
-    """Where kafkalab keeps runtime state: ``$KAFKALAB_STATE`` or ``./.kafkalab``."""
-    return Path(os.environ.get("KAFKALAB_STATE") or ".kafkalab").resolve()
-
-
 @dataclass(frozen=True, slots=True)
 class ServiceProcess:
     """One running (or once-running) instance of a service."""
@@ -85,8 +80,8 @@ def is_alive(proc: ServiceProcess) -> bool:
 class Supervisor:
     """Starts, records, lists and stops service processes under one state directory."""
 
-    def __init__(self, root: Path | None = None) -> None:
-        self.dir = (root or state_root()) / "services"
+    def __init__(self, root: Path) -> None:
+        self.dir = Path(root).resolve() / "services"  # root: Settings.state_dir, e.g. ./.kafkalab
 
     # ------------------------------------------------------------------ records
 

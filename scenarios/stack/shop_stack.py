@@ -24,8 +24,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from scenarios.procs import ServiceProcess, Supervisor, is_alive
-from scenarios.service_main import SERVICE_NAMES, group_id
+from scenarios import root
+from scenarios.settings import Settings
+from scenarios.stack.service_process import SERVICE_NAMES, group_id
+from scenarios.stack.supervisor import ServiceProcess, Supervisor, is_alive
 
 Echo = Callable[[str], None]
 
@@ -68,49 +70,44 @@ def service_argv(config: StackConfig, service: str, instance: int) -> list[str]:
 
 def start_instance(sup: Supervisor, config: StackConfig, service: str, instance: int) -> ServiceProcess:
     env = {"DATABASE_URL": config.database_url, "PYTHONUNBUFFERED": "1"}
-    project_root = str(Path(__file__).resolve().parent.parent)
+    project_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (project_root, os.environ.get("PYTHONPATH", "")) if p)
     return sup.start(service, instance, service_argv(config, service, instance), env=env)
 
 
-def ensure_infrastructure(bootstrap: str | None, database_url: str | None, timeout: float, echo: Echo) -> tuple[str, str]:
-    """The bootstrap servers and DSN to use, starting the local broker and database if needed."""
+def ensure_infrastructure(settings: Settings, timeout: float, echo: Echo) -> tuple[str, str]:
+    """The bootstrap servers and DSN to use: the configured ones, else the local broker and database,
+    started if needed."""
     from compose.runtime import LauncherError
 
     try:
-        bootstrap = bootstrap or os.environ.get("KAFKA_BOOTSTRAP")
-        if not bootstrap:
+        bootstrap = settings.bootstrap
+        if "bootstrap" not in settings.model_fields_set:  # nobody named a cluster: start the local one
             from compose import launcher
 
             result = launcher.up(1, wait=True, timeout=timeout, echo=echo)
             if not result.ready:
                 raise StackError(f"Kafka on {result.bootstrap} is not ready: {result.detail}")
             bootstrap = result.bootstrap
-        if not database_url:
-            from compose.postgres import ensure_database
-
-            database_url = ensure_database()
+        database_url = settings.database_url_or_local()
     except LauncherError as exc:
         raise StackError(str(exc)) from exc
     return bootstrap, database_url
 
 
 def create_topics(config: StackConfig) -> None:
-    from adapters.kafka_broker import KafkaBroker
     from services.events import Topics
     from services.shop import ensure_topics
 
     topics = Topics.with_prefix(config.prefix) if config.prefix else Topics()
-    ensure_topics(KafkaBroker(config.bootstrap).admin(), topics=topics)
+    ensure_topics(root.kafka_broker(config.bootstrap).admin(), topics=topics)
 
 
 def drop_service_state(config: StackConfig) -> None:
     """``--fresh``: drop the services' schemas, so stock and orders start from the catalog again."""
-    from adapters.postgres_store import SERVICE_SCHEMAS, PostgresStore
-
-    for schema in SERVICE_SCHEMAS.values():
-        store = PostgresStore(config.database_url, f"{config.prefix}{schema}")
-        store.drop_schema()
+    for kind in SERVICE_NAMES:
+        store = root.postgres_store(config.database_url, root.service_schema(kind, config.prefix))
+        store.drop_schema()  # type: ignore[attr-defined]
         store.close()
 
 
@@ -134,10 +131,9 @@ def http_ready(host: str, port: int) -> bool:
 
 def missing_members(config: StackConfig, procs: list[ServiceProcess]) -> list[str]:
     """Instances not (yet) members of their group in a Stable state, by name."""
-    from adapters.kafka_broker import KafkaBroker
     from services.ports import BrokerError
 
-    admin = KafkaBroker(config.bootstrap).admin()
+    admin = root.kafka_broker(config.bootstrap).admin()
     missing = []
     for service in SERVICE_NAMES:
         wanted = [p.name for p in procs if p.service == service]
@@ -171,9 +167,9 @@ def await_ready(sup: Supervisor, config: StackConfig, procs: list[ServiceProcess
     raise StackError(f"not ready after {timeout:.0f}s: waiting for {', '.join(pending)} (logs: {sup.dir})")
 
 
-def up(config: StackConfig, scale: Mapping[str, int], *, fresh: bool, timeout: float, echo: Echo) -> list[ServiceProcess]:
+def up(sup: Supervisor, config: StackConfig, scale: Mapping[str, int], *, fresh: bool, timeout: float,
+       echo: Echo) -> list[ServiceProcess]:
     """Start the stack; on any failure stop what was started and raise StackError."""
-    sup = Supervisor()
     if sup.running():
         raise StackError(f"a stack is already running (see `kafkalab ps`); `kafkalab down` first. State: {sup.dir}")
     for k in range(scale.get("order", 1)):
@@ -197,9 +193,8 @@ def up(config: StackConfig, scale: Mapping[str, int], *, fresh: bool, timeout: f
     return started
 
 
-def scale(service: str, count: int, *, timeout: float, echo: Echo) -> list[ServiceProcess]:
+def scale(sup: Supervisor, service: str, count: int, *, timeout: float, echo: Echo) -> list[ServiceProcess]:
     """Add or stop instances of ``service`` so that ``count`` run; returns the running ones."""
-    sup = Supervisor()
     config = StackConfig.load(sup)
     if config is None or not sup.running():
         raise StackError("no stack is running: `kafkalab up` first")
@@ -220,8 +215,7 @@ def scale(service: str, count: int, *, timeout: float, echo: Echo) -> list[Servi
     return sup.running(service)
 
 
-def down(echo: Echo) -> list[ServiceProcess]:
-    sup = Supervisor()
+def down(sup: Supervisor, echo: Echo) -> list[ServiceProcess]:
     procs = sup.running()
     # SIGTERM order first (no new orders), then the rest; each leaves its group as it closes.
     for proc in sorted(procs, key=lambda p: (p.service != "order", p.service, p.instance)):
