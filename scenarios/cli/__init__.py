@@ -14,14 +14,30 @@ COMMAND_MODULES = (
     "scenarios.cli.scenario",
     "scenarios.cli.services",
     "scenarios.cli.lab",
+    "scenarios.cli.dlq",
+    "scenarios.cli.load",
     "compose.cli",
 )
+
+
+def _epilog() -> str:
+    from scenarios import labs
+
+    rows = "\n".join(f"  {lab.name:<15} {lab.summary}" for lab in labs.LABS.values())
+    return (f"labs (each in sim and kafka mode; docs/labs/<name>.md):\n{rows}\n\n"
+            "start here:\n"
+            "  kafkalab scenario run happy-path        watch a lab break and be fixed (--verbose: every event)\n"
+            "  kafkalab lab start poison-pill          fix one yourself: edit .kafkalab/lab.toml, then lab check\n"
+            "  kafkalab up --mode sim                  the shop on the simulator with its HTTP API on :3000\n"
+            "  kafkalab kafka up && kafkalab up        a real broker, PostgreSQL and the services as processes")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kafkalab",
         description="A hands-on Apache Kafka laboratory: break an event-driven shop, then fix it.",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:

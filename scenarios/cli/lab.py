@@ -1,172 +1,147 @@
-"""``kafkalab lab start|check|solve|list`` and ``kafkalab load`` (``kafkalab dlq``: scenarios.cli.dlq).
+"""``kafkalab lab list|start|check|solve``: you do the fixing (state in ./.kafkalab, see scenarios.learner).
 
-Learner mode keeps its state in ./.kafkalab (see scenarios.labs.state): ``lab start`` writes the
-broken settings to .kafkalab/lab.toml, the learner edits them, ``lab check`` re-runs the system with
-them and answers pass, or fail with the next staged hint.
+``lab start`` writes the broken settings to .kafkalab/lab.toml and shows the symptom; the learner
+edits the file; ``lab check`` validates it against the lab's typed knobs, plays the lab with it and
+answers pass, or fail with the hint for what it saw; ``lab solve [--apply]`` shows (writes) the fix.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
-from scenarios.labs import LABS, get
-from scenarios.labs.state import LabFiles, LabState
+from scenarios import labs, learner
+from scenarios.cli.common import add_settings_options, settings_of
+from scenarios.engine.knobs import render_table
+from scenarios.present.lag_chart import write_lag_chart
+from scenarios.present.narrate import console, print_json, summary_lines
+from scenarios.root import quiet_logs_to_stderr
 
 
 def register(subparsers: Any) -> None:
-    lab = subparsers.add_parser("lab", help="troubleshooting labs: break it, see it, fix it, prove it")
+    lab = subparsers.add_parser("lab", help="learner mode: start a broken lab, fix its settings, check")
     sub = lab.add_subparsers(dest="lab_command", metavar="ACTION", required=True)
     ls = sub.add_parser("list", help="the labs")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=cmd_list)
-    for action, helptext, func in (("start", "put the system into the lab's broken state; print the task", cmd_start),
-                                   ("check", "verify live state with your settings: pass, or a hint", cmd_check),
-                                   ("solve", "apply the reference fix, explain it, check", cmd_solve)):
+    for action, helptext, func in (
+            ("start", "put the lab into its broken state; print the task and the symptom", cmd_start),
+            ("check", "play the lab with your settings: pass, or a hint for what it saw", cmd_check),
+            ("solve", "show the reference fix and why (--apply writes it and checks)", cmd_solve)):
         p = sub.add_parser(action, help=helptext)
-        p.add_argument("name", choices=list(LABS))
+        p.add_argument("name", choices=list(labs.LABS))
         p.add_argument("--json", action="store_true", help="one JSON object on stdout")
         if action == "start":
             p.add_argument("--mode", choices=("sim", "kafka"), default="sim")
             p.add_argument("--seed", type=int, default=0)
+        if action == "solve":
+            p.add_argument("--apply", action="store_true", help="write the fix to .kafkalab/lab.toml, then check")
+        add_settings_options(p)
         p.set_defaults(func=func)
-
-    from scenarios.cli.dlq import register as register_dlq
-
-    register_dlq(subparsers)
-
-    load = subparsers.add_parser("load", help="steady order load with a live lag table and a chart (sim or kafka)")
-    load.add_argument("--rate", type=int, default=40, help="orders per second")
-    load.add_argument("--duration", type=int, default=20, help="seconds of load")
-    load.add_argument("--instances", type=int, default=None, help="inventory instances after half the load")
-    load.add_argument("--chart", default=".kafkalab/consumer-lag.html", help="HTML chart file")
-    load.add_argument("--seed", type=int, default=0)
-    load.add_argument("--mode", choices=("sim", "kafka"), default="sim", help="kafka: real broker, real seconds")
-    load.add_argument("--bootstrap", default=None, help="kafka: bootstrap servers")
-    load.set_defaults(func=cmd_load)
-
-
-# ------------------------------------------------------------------ lab
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    items = [{"name": d.name, "title": d.title, "modes": list(d.kafka_modes)} for d in LABS.values()]
+    items = [{"name": lab.name, "title": lab.title, "docs": lab.docs, "modes": ["sim", "kafka"]}
+             for lab in labs.LABS.values()]
     if args.json:
-        print(json.dumps({"labs": items}, sort_keys=True))
+        print_json({"labs": items}, sys.stdout)
     else:
-        for d in LABS.values():
-            print(f"{d.name:<14} {d.summary}  [{'/'.join(d.kafka_modes)}]")
+        for lab in labs.LABS.values():
+            print(f"{lab.name:<15} {lab.summary}  ({lab.docs})")
     return 0
-
-
-def _quiet_logs() -> None:
-    from scenarios.root import quiet_logs_to_stderr
-
-    quiet_logs_to_stderr()
 
 
 def cmd_start(args: argparse.Namespace) -> int:
-    _quiet_logs()
-    lab = get(args.name)
-    if args.mode not in lab.kafka_modes:
-        print(f"lab {lab.name} runs in: {', '.join(lab.kafka_modes)}", file=sys.stderr)
-        return 2
-    files = LabFiles()
-    previous = files.state(lab.name)  # its kafka topics are deleted once the new run has its own
-    files.save_state(LabState(lab.name, args.mode, args.seed, prefix=previous.prefix if previous else ""))
-    files.write_knobs(lab.name, lab.start_knobs(args.mode), lab.knob_help)
-    verdict = lab.verify(args.mode, args.seed, files.knobs(lab.name, lab.knobs), None)
-    _remember_run(files, files.state(lab.name) or LabState(lab.name, args.mode, args.seed), verdict)
+    quiet_logs_to_stderr()
+    settings = settings_of(args)
+    verdict = learner.start(args.name, args.mode, args.seed, settings)
+    path = learner.files(settings).knobs_path
+    lab = verdict.lab
+    notes = _notes(verdict, settings)
     if args.json:
-        print(json.dumps({"lab": lab.name, "mode": args.mode, "knobs_file": str(files.knobs_path),
-                          "task": lab.task, "look": list(lab.look), "symptom": verdict.notes}, sort_keys=True))
+        print_json({"lab": lab.name, "mode": args.mode, "knobs_file": str(path), "task": lab.task,
+                    "look": list(lab.look), "symptom": notes, "docs": lab.docs}, sys.stdout)
         return 0
-    print(f"== {lab.title} ({args.mode}) ==\n\n{lab.task}\n")
-    print("What it looks like now:")
-    for line in verdict.notes:
-        print(f"  {line}")
-    print("\nLook with:")
+    out = console()
+    out.print(f"== {lab.title} ({args.mode}) ==\n", markup=False)
+    out.print(lab.task + "\n", markup=False)
+    out.print("What it looks like now:", markup=False)
+    for line in notes:
+        out.print(f"  {line}", markup=False)
+    out.print("\nLook with:", markup=False)
     for command in lab.look:
-        print(f"  $ {command}")
-    print(f"\nSettings: {files.knobs_path}\nWhen you think it is fixed: kafkalab lab check {lab.name}")
+        out.print(f"  $ {command}", markup=False)
+    out.print(f"\nSettings: {path}\nConcept, symptom, root cause, fix: {lab.docs}\n"
+              f"When you think it is fixed: kafkalab lab check {lab.name}", markup=False)
     return 0
 
 
-def _check(name: str, files: LabFiles) -> tuple[Any, str | None]:
-    lab = get(name)
-    state = files.state(name) or LabState(name)
-    verdict = lab.verify(state.mode, state.seed, files.knobs(name, lab.knobs), None)
-    _remember_run(files, state, verdict)
-    hint = None
-    if not verdict.passed:
-        hint = lab.hints[min(state.hints_shown, len(lab.hints) - 1)]
-        state.hints_shown += 1
-        files.save_state(state)
-    return verdict, hint
-
-
-def _remember_run(files: LabFiles, state: LabState, verdict: Any) -> None:
-    """Kafka mode: keep this run's topics (for ``kafkalab dlq``) and delete the previous run's."""
-    prefix = verdict.data.get("prefix")
-    if not prefix:
-        return
-    if state.prefix and state.prefix != prefix:
-        from adapters.kafka_broker import KafkaBroker
-        from scenarios.labs.kafka_world import bootstrap_of, delete_run_topics
-
-        delete_run_topics(KafkaBroker(bootstrap_of(None)), state.prefix)
-    state.prefix = prefix
-    state.extra.pop("redriven", None)
-    files.save_state(state)
-
-
-def _print_verdict(verdict: Any, hint: str | None, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps({"lab": verdict.lab, "passed": verdict.passed,
-                          "checks": [c.to_json() for c in verdict.checks], "hint": hint}, sort_keys=True))
-        return
-    for c in verdict.checks:
-        print(f"  {'PASS' if c.passed else 'FAIL'} {c.name}" + (f" ({c.detail})" if c.detail else ""))
-    for line in verdict.notes:
-        print(f"    {line}")
-    print(f"{verdict.lab}: {'PASSED' if verdict.passed else 'FAILED'}")
-    if hint:
-        print(f"hint: {hint}")
-
-
 def cmd_check(args: argparse.Namespace) -> int:
-    _quiet_logs()
-    verdict, hint = _check(args.name, LabFiles())
-    _print_verdict(verdict, hint, args.json)
+    quiet_logs_to_stderr()
+    settings = settings_of(args)
+    verdict = learner.check(args.name, settings)
+    _print_verdict(verdict, settings, args.json)
     return 0 if verdict.passed else 1
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
-    _quiet_logs()
-    lab, files = get(args.name), LabFiles()
-    for key, value in lab.solution.items():
-        files.set_knob(lab.name, key, value)
+    quiet_logs_to_stderr()
+    settings = settings_of(args)
+    lab, fixed, verdict = learner.solve(args.name, settings, apply=args.apply)
+    snippet = "\n".join(render_table(lab.name, fixed))
+    if args.json and verdict is None:
+        print_json({"lab": lab.name, "fix": fixed.values(), "toml": snippet, "why": lab.solution}, sys.stdout)
+        return 0
     if not args.json:
-        print(f"Reference fix written to {files.knobs_path}: "
-              + ", ".join(f"{k} = {v!r}" for k, v in lab.solution.items()) + f"\n\n{lab.solution_text}\n")
-    verdict, hint = _check(args.name, files)
-    _print_verdict(verdict, hint, args.json)
+        where = learner.files(settings).knobs_path
+        head = f"Written to {where}:" if args.apply else f"The reference fix, for {where} (`--apply` writes it):"
+        print(f"{head}\n\n{snippet}\n\n{lab.solution}\n")
+    if verdict is None:
+        return 0
+    _print_verdict(verdict, settings, args.json)
     return 0 if verdict.passed else 1
 
 
-# ------------------------------------------------------------------ load
+def _notes(verdict: learner.Verdict, settings: Any) -> list[str]:
+    """What the run showed, then the commands to look closer with (as they are, they work)."""
+    notes: list[str] = []
+    for stage in verdict.outcome.stages:
+        for obs in stage.observations[:4]:
+            prefix = f"{obs.phase.name}: " if len(stage.observations) > 1 else ""
+            notes += [prefix + line for line in summary_lines(obs)]
+        if len(stage.observations) > 4:
+            notes.append(f"... and {len(stage.observations) - 4} more phases")
+    last = verdict.outcome.last
+    if last is not None and any(samples for samples in last.lag.values()):
+        path = write_lag_chart(learner.files(settings).chart_path(verdict.lab.name), last, verdict.lab.name)
+        notes.append(f"chart: {path}")
+    if last is not None:
+        notes += [f"$ {command}" for command in _dlq_commands(last)]
+    return notes
 
 
-def cmd_load(args: argparse.Namespace) -> int:
-    from scenarios.cli.load import run_load
+def _dlq_commands(obs: Any) -> list[str]:
+    for topic, letters in sorted(obs.dlq_records().items()):
+        if letters:
+            first = letters[0]
+            return [f"kafkalab dlq list {topic}", f"kafkalab dlq show {topic} {first.partition} {first.offset}",
+                    f"kafkalab dlq redrive {topic} --max-redrives 3"]
+    return []
 
-    _quiet_logs()
-    if args.mode == "kafka":
-        from scenarios.cli.load import run_load_kafka
-        from scenarios.settings import Settings
 
-        return run_load_kafka(args.rate, args.duration, args.instances, args.chart,
-                              Settings.resolve({"bootstrap": args.bootstrap}))
-    return run_load(args.rate, args.duration, args.instances, args.chart, args.seed)
+def _print_verdict(verdict: learner.Verdict, settings: Any, as_json: bool) -> None:
+    checks = verdict.outcome.checks
+    notes = _notes(verdict, settings)
+    if as_json:
+        print_json({"lab": verdict.lab.name, "passed": verdict.passed, "checks": [c.to_json() for c in checks],
+                    "hint": verdict.hint, "notes": notes}, sys.stdout)
+        return
+    for c in checks:
+        print(f"  {'PASS' if c.passed else 'FAIL'} {c.name}" + (f" ({c.detail})" if c.detail else ""))
+    for line in notes:
+        print(f"    {line}")
+    print(f"{verdict.lab.name}: {'PASSED' if verdict.passed else 'FAILED'}")
+    if verdict.hint:
+        print(f"hint: {verdict.hint}")
+

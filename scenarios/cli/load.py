@@ -1,102 +1,92 @@
-"""``kafkalab load --rate R --duration D``: steady orders against the slowed inventory service (sim),
-with a progress bar, a live table of lag per partition, sparklines and an HTML chart at the end.
+"""``kafkalab load --rate R --duration D``: the consumer-lag lab's load against its slowed inventory
+service, with a live table of lag per partition, sparklines and an HTML chart at the end.
 
-Virtual time: the run takes as long as the simulator needs, not D seconds. The inventory instances
-come from --instances, else the consumer-lag lab's settings (.kafkalab/lab.toml), else 1.
+sim: virtual time, so the run takes as long as the simulator needs, not D seconds; kafka: real
+seconds on the real broker. The inventory instances come from --instances, else the consumer-lag
+table of .kafkalab/lab.toml, else 1.
 """
 
 from __future__ import annotations
 
+import argparse
+from typing import Any
+
 from rich.console import Group
 from rich.live import Live
-from rich.progress import Progress
 from rich.table import Table
 
-from scenarios.labs import consumer_lag as lag_lab
-from scenarios.labs.labshop import ServiceKnobs
-from scenarios.labs.state import LabFiles
-from scenarios.present.lag_chart import sparkline, sparklines, write_html
+from scenarios import labs, learner, session, worlds
+from scenarios.cli.common import add_settings_options, settings_of
+from scenarios.engine.knobs import KnobError
+from scenarios.engine.play import play
+from scenarios.present.lag_chart import sparkline, sparklines, write_lag_chart
+from scenarios.root import quiet_logs_to_stderr
+
+LAB = "consumer-lag"
 
 
-def _table(now_ms: int, samples: list[tuple[int, dict[int, int]]], members: dict[str, int]) -> Table:
+def register(subparsers: Any) -> None:
+    load = subparsers.add_parser("load", help="steady order load with a live lag table and a chart (sim or kafka)")
+    load.add_argument("--rate", type=_positive, default=40, help="orders per second (default 40)")
+    load.add_argument("--duration", type=_positive, default=12, help="seconds of load (default 12)")
+    load.add_argument("--instances", type=_positive, default=None, help="inventory instances after a quarter of the load")
+    load.add_argument("--chart", default=None, help="HTML chart file (default .kafkalab/load.html)")
+    load.add_argument("--seed", type=int, default=0)
+    load.add_argument("--mode", choices=("sim", "kafka"), default="sim", help="kafka: real broker, real seconds")
+    add_settings_options(load, keep=False)
+    load.set_defaults(func=cmd_load)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _table(now_ms: int, samples: dict[str, Any]) -> Table:
     table = Table(title=f"inventory-service lag on payments, t={now_ms / 1000:.1f}s")
     table.add_column("partition")
     table.add_column("lag", justify="right")
     table.add_column("over time")
-    for p in range(lag_lab.PARTITIONS):
-        values = [s.get(p, 0) for _, s in samples]
-        table.add_row(f"payments-{p}", str(values[-1] if values else 0), sparkline(values[-40:]))
-    table.caption = "members: " + ", ".join(f"{c}={n}" for c, n in sorted(members.items()))
+    series = samples.get("inventory/payments", [])
+    for p in sorted(series[-1][1]) if series else []:
+        values = [lags.get(p, 0) for _, lags in series]
+        table.add_row(f"payments-{p}", str(values[-1]), sparkline(values[-40:]))
     return table
 
 
-def run_load(rate: int, duration_s: int, instances: int | None, chart: str, seed: int = 0) -> int:
-    from scenarios.labs.simworld import LabSim
+def cmd_load(args: argparse.Namespace) -> int:
+    quiet_logs_to_stderr()
+    settings = settings_of(args)
+    lab = labs.get(LAB)
+    try:
+        instances = args.instances or learner.files(settings).knobs(lab).inventory_instances  # type: ignore[attr-defined]
+    except KnobError:
+        instances = 1
+    # Any load, not only the lab's: built without the lab's guards (which keep its lesson intact).
+    knobs = lab.knobs.model_construct(**{**lab.knobs().values(), "rate": args.rate, "duration_s": args.duration,
+                                         "inventory_instances": instances})
+    ctx = session.context(args.mode, args.seed, settings)
+    script = lab.check_script(knobs, ctx)
+    base = worlds.opener(settings)
+    with Live(_table(0, {}), refresh_per_second=4, transient=False) as live:
 
-    knobs = LabFiles().knobs(lag_lab.NAME, lag_lab.LAB.knobs)
-    scale_to = instances if instances is not None else int(knobs.get("inventory_instances", 1))
-    delay = int(knobs.get("inventory_delay_ms", lag_lab.DELAY_MS))
-    lab = LabSim(seed, knobs=ServiceKnobs(inventory_delay_ms=delay), max_records=lag_lab.BATCH)
-    lab.watch(lag_lab.GROUP, lag_lab.TOPIC, every_ms=500)
-    gap = max(1, 1000 // rate)
-    total = rate * duration_s
-    progress = Progress()
-    task = progress.add_task(f"{rate} orders/s for {duration_s}s", total=total)
-    members: dict[str, int] = {}
-    marks = {}
-    with Live(Group(progress, _table(0, [], members)), refresh_per_second=8, transient=False) as live:
-        for i in range(total):
-            if i == total // 2 and scale_to != 1:
-                lab.scale("inventory", scale_to)
-                marks[lab.now_ms()] = f"scaled to {scale_to}"
-            lab.place_order({"customerId": f"cust_load_{i % 50}", "productId": f"prod_load_{i % 10:02d}",
-                             "quantity": 1, "amount": 5.0})
-            lab.advance(gap)
-            progress.advance(task)
-            if i % rate == 0:
-                members = lab.members(lag_lab.GROUP)
-                live.update(Group(progress, _table(lab.now_ms(), lab.samples, members)))
-        marks[lab.now_ms()] = "load ends"
-        for _ in range(12):
-            lab.advance(500)
-        members = lab.members(lag_lab.GROUP)
-        live.update(Group(progress, _table(lab.now_ms(), lab.samples, members)))
-    times = [t for t, _ in lab.samples]
-    series = {f"payments-{p}": [s.get(p, 0) for _, s in lab.samples] for p in range(lag_lab.PARTITIONS)}
-    lab.close()
-    for line in sparklines(series):
+        def open_world(mode: str, seed: int, spec: Any) -> Any:
+            world = base(mode, seed, spec)
+            world.on_sample = lambda now, samples: live.update(Group(_table(now, samples)))
+            return world
+
+        outcome = play(script, lab, open_world, ctx)
+    obs = outcome.last
+    assert obs is not None
+    series = obs.lag_of("inventory", "payments")
+    partitions = sorted(series[-1][1]) if series else []
+    for line in sparklines({f"payments-{p}": [lags.get(p, 0) for _, lags in series] for p in partitions}):
         print(line)
-    idle = [c for c, n in sorted(members.items()) if n == 0]
+    idle = sorted(m for m, n in obs.members.get("inventory", {}).items() if n == 0)
     if idle:
         print(f"idle members (more members than partitions): {', '.join(idle)}")
-    print(f"chart: {write_html(chart, times, series, title='inventory-service lag on payments', marks=marks)}")
-    return 0
-
-
-def run_load_kafka(rate: int, duration_s: int, instances: int | None, chart: str, options: object = None) -> int:
-    """The same load on the real broker (real seconds, a fresh topic prefix, deleted afterwards)."""
-    from scenarios.labs.kafka_lag import LagRunner
-
-    knobs = LabFiles().knobs(lag_lab.NAME, lag_lab.LAB.knobs)
-    if instances is not None:
-        knobs["inventory_instances"] = instances
-    runner = LagRunner(knobs, options, rate=rate, duration_s=duration_s)
-    progress = Progress()
-    task = progress.add_task(f"{rate} orders/s for {duration_s}s (kafka)", total=rate * duration_s)
-    try:
-        with Live(Group(progress, _table(0, [], {})), refresh_per_second=4, transient=False) as live:
-
-            def tick(done: int, _total: int, r: LagRunner) -> None:
-                progress.update(task, completed=done)
-                live.update(Group(progress, _table(r.now_ms(), r.samples, {})))
-
-            lag_run = runner.run(tick)
-            live.update(Group(progress, _table(runner.now_ms(), runner.samples, lag_run.members)))
-        cli = runner.cli
-    finally:
-        runner.close()
-    for line in lag_lab.report(lag_run, chart):
-        print(line)
-    if isinstance(cli.get("cli"), dict):
-        print(f"kafka-consumer-groups LAG {cli['cli']} between our readings {cli['before']} and {cli['after']}")
+    chart = args.chart or learner.files(settings).root / "load.html"
+    print(f"chart: {write_lag_chart(chart, obs, 'load')}")
     return 0

@@ -1,7 +1,8 @@
 """``kafkalab scenario list|run|run-all`` and ``kafkalab replay FILE``.
 
-In ``--json`` mode stdout carries exactly one JSON object and every log line goes to stderr.
-Exit status is 0 iff every scenario run passed (and, for replay, the run reproduced).
+``scenario run NAME`` plays the lab's demonstration: each broken stage shows its symptom, then the
+reference fix passes. In ``--json`` mode stdout carries exactly one JSON object and every log line
+goes to stderr. Exit status is 0 iff every run passed (and, for replay, the run reproduced).
 """
 
 from __future__ import annotations
@@ -10,36 +11,37 @@ import argparse
 import sys
 from typing import Any
 
-from scenarios import catalog
+from scenarios import labs
 from scenarios.cli.common import add_settings_options, settings_of
-from scenarios.model import ScriptError
-from scenarios.present.narrate import outcome_json, print_json, print_summary_line, print_timeline
+from scenarios.engine.model import ScriptError
+from scenarios.present.narrate import outcome_json, print_json, print_run, print_summary_line
 from scenarios.root import quiet_logs_to_stderr
 
 
 def register(subparsers: Any) -> None:
-    scenario = subparsers.add_parser("scenario", help="run the labs: happy-path, stock-rollback, poison-pill, chaos")
+    names = ", ".join(labs.LABS)
+    scenario = subparsers.add_parser("scenario", help=f"watch a lab break and be fixed: {names}")
     sub = scenario.add_subparsers(dest="scenario_command", metavar="SUBCOMMAND")
     scenario.set_defaults(func=lambda args: (scenario.print_help(), 2)[1])
 
-    ls = sub.add_parser("list", help="the scenarios and what each one teaches")
+    ls = sub.add_parser("list", help="the labs and what each one teaches")
     ls.add_argument("--json", action="store_true", help="one JSON object on stdout")
     ls.set_defaults(func=cmd_list)
 
-    run = sub.add_parser("run", help="run one scenario and narrate it")
-    run.add_argument("name", choices=sorted(catalog.SCENARIOS))
+    run = sub.add_parser("run", help="play one lab, broken then fixed, and tell what happened")
+    run.add_argument("name", choices=list(labs.LABS))
     run.add_argument("--seed", type=int, default=0, help="seed of the simulated world and of chaos (default 0)")
-    run.add_argument("--trace", metavar="FILE", help="write the script + simulator trace here (replayable)")
-    run.add_argument("--script-out", metavar="FILE", help="write the scenario script here (replayable)")
+    run.add_argument("--trace", metavar="FILE", help="write the script and the simulator's trace here (replayable)")
+    run.add_argument("--script-out", metavar="FILE", help="write the script here (replayable, editable)")
     _add_common(run)
     run.set_defaults(func=cmd_run)
 
-    run_all = sub.add_parser("run-all", help="run every lab; non-zero exit if any failed")
+    run_all = sub.add_parser("run-all", help="play every lab; non-zero exit if any failed")
     run_all.add_argument("--seed", type=int, default=0)
     _add_common(run_all)
     run_all.set_defaults(func=cmd_run_all)
 
-    replay = subparsers.add_parser("replay", help="re-run a recorded scenario script or trace; did it reproduce?")
+    replay = subparsers.add_parser("replay", help="play a recorded script or trace again: did it reproduce?")
     replay.add_argument("file", help="a --script-out JSON file or a --trace file")
     _add_common(replay, mode_default=None)
     replay.set_defaults(func=cmd_replay)
@@ -49,19 +51,12 @@ def _add_common(parser: argparse.ArgumentParser, mode_default: str | None = "sim
     parser.add_argument("--mode", choices=("sim", "kafka"), default=mode_default,
                         help="sim: deterministic simulator (default); kafka: real broker + PostgreSQL")
     parser.add_argument("--json", action="store_true", help="exactly one JSON object on stdout; logs on stderr")
+    parser.add_argument("--verbose", action="store_true", help="the whole time-ordered timeline of every phase")
     add_settings_options(parser)
 
 
-def _options(args: argparse.Namespace) -> Any:
-    return settings_of(args)
-
-
-def _quiet_logs_to_stderr() -> None:
-    quiet_logs_to_stderr()
-
-
 def cmd_list(args: argparse.Namespace) -> int:
-    items = [{"name": s.name, "summary": s.summary} for s in catalog.SCENARIOS.values()]
+    items = [{"name": lab.name, "summary": lab.summary} for lab in labs.LABS.values()]
     if args.json:
         print_json({"scenarios": items}, sys.stdout)
     else:
@@ -71,28 +66,30 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from scenarios import play
+    from scenarios import session
+    from scenarios.engine import record
 
-    _quiet_logs_to_stderr()
-    outcome = play.run(args.name, args.mode, args.seed, _options(args))
+    quiet_logs_to_stderr()
+    outcome = session.demo(args.name, args.mode, args.seed, settings_of(args))
     if args.trace:
-        play.write_trace(outcome, args.trace)
+        record.write_trace(outcome, args.trace)
     if args.script_out:
-        play.write_script(outcome, args.script_out)
+        record.write_script(outcome, args.script_out)
     if args.json:
         print_json(outcome_json(outcome), sys.stdout)
     else:
-        print_timeline(outcome, sys.stdout, lesson=catalog.get(args.name).lesson)
+        print_run(outcome, labs.get(args.name), sys.stdout, verbose=args.verbose)
     return 0 if outcome.passed else 1
 
 
 def cmd_run_all(args: argparse.Namespace) -> int:
-    from scenarios import play
+    from scenarios import session
 
-    _quiet_logs_to_stderr()
+    quiet_logs_to_stderr()
+    settings = settings_of(args)
     outcomes = []
-    for name in catalog.RUN_ALL:
-        outcome = play.run(name, args.mode, args.seed, _options(args))
+    for name in labs.LABS:
+        outcome = session.demo(name, args.mode, args.seed, settings)
         outcomes.append(outcome)
         if not args.json:
             print_summary_line(outcome, sys.stdout)
@@ -100,27 +97,46 @@ def cmd_run_all(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"mode": args.mode, "passed": passed, "results": [outcome_json(o) for o in outcomes]}, sys.stdout)
     else:
-        print(f"{sum(o.passed for o in outcomes)}/{len(outcomes)} scenarios passed ({args.mode})")
-        print("Next: `kafkalab scenario run NAME` narrates one lab; `kafkalab lab start NAME` lets you fix it yourself.")
+        print(f"{sum(o.passed for o in outcomes)}/{len(outcomes)} labs passed ({args.mode})")
+        print("Next: `kafkalab scenario run NAME` tells one lab; `kafkalab lab start NAME` lets you fix it yourself.")
     return 0 if passed else 1
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from scenarios import play
+    from scenarios import session
 
-    _quiet_logs_to_stderr()
+    quiet_logs_to_stderr()
     try:
-        report = play.replay(args.file, _options(args), mode=args.mode)
+        report = session.replay(args.file, settings_of(args), mode=args.mode)
     except (ScriptError, KeyError, OSError) as exc:
         print(f"replay: {exc}", file=sys.stderr)
         return 2
+    played = report.outcome
     if args.json:
-        print_json(outcome_json(report.outcome) | {"replay": report.to_json()}, sys.stdout)
+        print_json((outcome_json(played) if played else {}) | {"replay": report.to_json()}, sys.stdout)
     else:
-        print_timeline(report.outcome, sys.stdout, lesson=catalog.get(report.outcome.scenario).lesson)
-        verdict = {True: "reproduced exactly", False: "DID NOT reproduce", None: "nothing recorded to compare with"}
-        print(f"replay of {args.file}: {verdict[report.reproduced]}")
-        if report.reproduced is False:
-            print(f"  expected {report.expect}, got trace_sha256={report.outcome.trace_sha256} "
-                  f"passed={report.outcome.passed}; first differing trace line: {report.first_difference}")
-    return 0 if report.outcome.passed and report.reproduced is not False else 1
+        if played is not None and not played.stopped:
+            print_run(played, labs.get(played.lab), sys.stdout, verbose=args.verbose)
+        print(f"replay of {args.file}: {_verdict(report)}")
+        for line in _why_not(report):
+            print(f"  {line}")
+    return 0 if played is not None and played.passed and report.reproduced is not False else 1
+
+
+def _verdict(report: Any) -> str:
+    return {True: "reproduced exactly", False: "DID NOT reproduce", None: "nothing recorded to compare with"}[
+        report.reproduced]
+
+
+def _why_not(report: Any) -> list[str]:
+    lines = []
+    if report.body_intact is False:
+        lines.append("the recorded trace does not match the hash recorded with it: it was edited or truncated, "
+                     "so there is nothing trustworthy to replay against")
+    if report.difference is not None:
+        d = report.difference
+        lines += [f"first differing line: {d.line}", f"  expected: {d.expected}", f"  got:      {d.got}"]
+    elif report.reproduced is False and report.outcome is not None:
+        lines.append(f"expected {report.expect}, got trace_sha256={report.outcome.trace_sha256} "
+                     f"passed={report.outcome.passed}")
+    return lines

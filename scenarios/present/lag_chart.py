@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 BARS = "▁▂▃▄▅▆▇█"
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
@@ -96,3 +97,16 @@ def write_html(path: str | Path, times_ms: Sequence[int], series: Mapping[str, S
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page)
     return path
+
+
+def write_lag_chart(path: str | Path, obs: Any, lab: str) -> Path:
+    """The chart of every lag watch of one phase (an Observation), marks included."""
+    (key, samples), *_ = [(k, v) for k, v in sorted(obs.lag.items()) if v] or [("", [])]
+    kind, _, topic = key.partition("/")
+    times = [t for t, _ in samples]
+    partitions = sorted(samples[-1][1]) if samples else []
+    series = {f"{topic}-{p}": [lags.get(p, 0) for _, lags in samples] for p in partitions}
+    marks = dict(obs.marks)
+    if obs.load_end_ms is not None:
+        marks[obs.load_end_ms] = "load ends"
+    return write_html(path, times, series, title=f"{lab}: {kind}-service lag on {topic}", marks=marks)

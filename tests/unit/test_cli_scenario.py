@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-OUTCOME_KEYS = {"scenario", "mode", "seed", "passed", "checks", "orders", "dlq", "trace_sha256"}
+OUTCOME_KEYS = {"scenario", "mode", "seed", "passed", "checks", "orders", "dlq", "trace_sha256", "stages",
+                "not_available"}
 
 
 def kafkalab(*args: str, hashseed: str = "0") -> subprocess.CompletedProcess[str]:
@@ -34,7 +35,8 @@ def test_scenario_list_names_the_saga_labs_first_as_json():
     proc = kafkalab("scenario", "list", "--json")
     assert proc.returncode == 0, proc.stderr
     items = only_json(proc)["scenarios"]
-    assert [s["name"] for s in items][:4] == ["happy-path", "stock-rollback", "poison-pill", "chaos"]
+    assert [s["name"] for s in items] == ["happy-path", "stock-rollback", "poison-pill", "chaos", "connectivity",
+                                          "startup-race", "consumer-lag"]
     assert all(set(s) == {"name", "summary"} and s["summary"] for s in items)
 
 
@@ -86,7 +88,7 @@ def test_replay_of_a_trace_file_reproduces_and_reports_it(tmp_path):
     proc = kafkalab("scenario", "run", "poison-pill", "--trace", str(trace))
     assert proc.returncode == 0, proc.stderr
     head = json.loads(trace.read_text().splitlines()[0])
-    assert head["script"]["scenario"] == "poison-pill"
+    assert head["script"]["lab"] == "poison-pill"
     replayed = kafkalab("replay", str(trace))
     assert replayed.returncode == 0, replayed.stderr
     assert "reproduced exactly" in replayed.stdout
@@ -123,3 +125,18 @@ def test_human_output_narrates_the_saga():
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for word in ("PaymentCompleted", "InventoryFailed", "PaymentRefunded", "PASSED"):
         assert word in proc.stdout
+
+
+def test_help_lists_every_lab_and_every_command():
+    proc = kafkalab("--help")
+    for word in ("happy-path", "stock-rollback", "poison-pill", "chaos", "connectivity", "startup-race",
+                 "consumer-lag", "scenario", "replay", "lab", "dlq", "load", "up", "down", "scale", "ps",
+                 "kafka", "kafka-cli", "db", "up --mode sim"):
+        assert word in proc.stdout, word
+
+
+def test_output_piped_into_head_ends_quietly():
+    done = subprocess.run(f"{sys.executable} -m scenarios scenario run poison-pill --verbose | head -3",
+                          shell=True, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert len(done.stdout.splitlines()) == 3
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
