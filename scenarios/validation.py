@@ -64,6 +64,7 @@ _EXPECTED = {
     "float_parsing": "a number, e.g. 2.5",
     "list_type": 'a list, e.g. ["orders", "inventory"]',
     "literal_error": "one of the values listed",
+    "string_pattern_mismatch": 'host:port, e.g. "localhost:9092"',
 }
 
 

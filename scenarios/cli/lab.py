@@ -61,7 +61,8 @@ def cmd_start(args: argparse.Namespace) -> int:
     notes = _notes(verdict, settings)
     if args.json:
         print_json({"lab": lab.name, "mode": args.mode, "knobs_file": str(path), "task": lab.task,
-                    "look": list(lab.look), "symptom": notes, "docs": lab.docs}, sys.stdout)
+                    "look": list(lab.look), "symptom": notes, "docs": lab.docs, "passed": verdict.passed,
+                    "checks": [c.to_json() for c in verdict.outcome.checks]}, sys.stdout)
         return 0
     out = console()
     out.print(f"== {lab.title} ({args.mode}) ==\n", markup=False)
@@ -122,12 +123,12 @@ def _notes(verdict: learner.Verdict, settings: Any) -> list[str]:
 
 
 def _dlq_commands(obs: Any) -> list[str]:
-    for topic, letters in sorted(obs.dlq_records().items()):
-        if letters:
-            first = letters[0]
-            return [f"kafkalab dlq list {topic}", f"kafkalab dlq show {topic} {first.partition} {first.offset}",
-                    f"kafkalab dlq redrive {topic} --max-redrives 3"]
-    return []
+    """One show per DLQ topic with letters, at a letter's real partition and offset."""
+    topics = [(t, rs[0]) for t, rs in sorted(obs.dlq_records().items()) if rs]
+    if not topics:
+        return []
+    shows = [f"kafkalab dlq show {t} {first.partition} {first.offset}" for t, first in topics]
+    return ["kafkalab dlq list", *shows, f"kafkalab dlq redrive {topics[-1][0]} --max-redrives 3"]
 
 
 def _print_verdict(verdict: learner.Verdict, settings: Any, as_json: bool) -> None:

@@ -27,7 +27,7 @@ LAB = "consumer-lag"
 
 def register(subparsers: Any) -> None:
     load = subparsers.add_parser("load", help="steady order load with a live lag table and a chart (sim or kafka)")
-    load.add_argument("--rate", type=_positive, default=40, help="orders per second (default 40)")
+    load.add_argument("--rate", type=_positive, default=20, help="orders per second (default 20)")
     load.add_argument("--duration", type=_positive, default=12, help="seconds of load (default 12)")
     load.add_argument("--instances", type=_positive, default=None, help="inventory instances after a quarter of the load")
     load.add_argument("--chart", default=None, help="HTML chart file (default .kafkalab/load.html)")

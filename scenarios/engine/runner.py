@@ -28,6 +28,7 @@ def play_phase(phase: Phase, world: World) -> Observation:
     world.set_monitor(lambda: _sample_stock(world, obs))
     world.emit("phase", name=phase.name)
     for step in phase.steps:
+        world.emit("step", op=step.op, args=body_digest(dict(step.args)))  # the trace records what was asked
         try:
             _apply(step, world, obs)
         except NotAvailable as exc:

@@ -44,6 +44,7 @@ class ShopWorld:
         self.tap = Wiretap(clock.now_ms, self.group_name)
         self.shop: Shop
         self._monitor: Callable[[], None] = lambda: None
+        self._admin: Any = None
         self._watches: dict[str, tuple[str, str, int]] = {}
         self._samples: dict[str, LagSamples] = {}
         self._last_sample = -(10**12)
@@ -92,6 +93,12 @@ class ShopWorld:
 
     def set_monitor(self, monitor: Callable[[], None]) -> None:
         self._monitor = monitor
+
+    def admin(self) -> Any:
+        """The world's own admin client, made once (a real one opens connections)."""
+        if self._admin is None:
+            self._admin = self.broker.admin()
+        return self._admin
 
     def emit(self, kind: str, **fields: Any) -> None:
         """No trace in this world."""
@@ -163,7 +170,7 @@ class ShopWorld:
                 with self.shop.stores[kind].transaction() as tx:
                     if tx.pending_outbox(1):
                         return False
-            admin = self.broker.admin()
+            admin = self.admin()
             for service in {s.group_id: s for s in self.shop.services}.values():
                 if any(lag.lag for lag in admin.lag(service.group_id, service.subscriptions)):
                     return False
@@ -184,7 +191,7 @@ class ShopWorld:
             if not force and now - self._last_sample < every:
                 continue
             try:
-                lags = self.broker.admin().lag(self.group(kind), [self.physical(topic)])
+                lags = self.admin().lag(self.group(kind), [self.physical(topic)])
             except BrokerError:
                 continue
             self._samples[key].append((now - self.started_ms, {p.partition: p.lag for p in lags}))
@@ -196,7 +203,7 @@ class ShopWorld:
     def members(self, kind: str) -> dict[str, int]:
         """client id -> partitions assigned, as ``kafka-consumer-groups --describe --members`` shows."""
         try:
-            description = self.broker.admin().describe_group(self.group(kind))
+            description = self.admin().describe_group(self.group(kind))
         except BrokerError:
             return {}
         return {m.client_id: len(m.assignment) for m in description.members}

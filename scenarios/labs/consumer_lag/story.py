@@ -1,7 +1,11 @@
 """consumer-lag: RATE orders/s for DURATION seconds; the inventory service spends WORK_MS on each event
-(25 events/s per instance), in small batches (a commit every BATCH records, so lag reads smoothly).
-A quarter into the load inventory is scaled to the learner's count, leaving time for the rebalance
-(a member learns of it at its next heartbeat) and the drain.
+(12.5 events/s per instance), in small batches (a commit every BATCH records, so lag reads smoothly).
+A quarter into the load inventory is scaled to the learner's count; the rebalance (a member learns of
+it at its next heartbeat) and the drain take the rest of the load and a short tail.
+
+The numbers are the same in both worlds and chosen for the real one: the whole shop runs in one
+Python process there, on PostgreSQL, so the load stays modest; what matters is the ratio (20/s in,
+12.5/s out per member, 3 partitions).
 """
 
 from __future__ import annotations
@@ -14,10 +18,10 @@ from scenarios.engine.spec import ServiceSpec, WorldSpec
 from scenarios.engine.steps import watch
 
 PARTITIONS = 3
-WORK_MS, RATE, DURATION_S = 40, 40, 12
+WORK_MS, RATE, DURATION_S = 80, 20, 12
 BATCH = 10
 THRESHOLD = PARTITIONS * BATCH  # a sample may catch each member mid-batch
-TAIL_MS = 6_000
+TAIL_MS = 3_000
 
 
 class LagKnobs(Knobs):
@@ -58,13 +62,13 @@ def checks(observed: Observed, knobs: LagKnobs, ctx: LabContext) -> list[Check]:
     members = obs.members.get("inventory", {})
     idle = sorted(m for m, n in members.items() if n == 0)
     hint = (f"Lag = log end offset - committed offset, per partition. It grows when records arrive faster than "
-            f"the group handles them: {knobs.rate}/s in, {1000 // knobs.inventory_work_ms}/s out per member. A group "
+            f"the group handles them: {knobs.rate}/s in, {1000 / knobs.inventory_work_ms:.1f}/s out per member. A group "
             f"spreads partitions over its members; payments has {PARTITIONS}, so up to {PARTITIONS} members work in "
             f"parallel: set inventory_instances = {PARTITIONS}." if len(members) < PARTITIONS else
             f"{len(members)} members for {PARTITIONS} partitions: the extra ones sit idle ({', '.join(idle)}).")
     found = [
-        check(f"lag below {THRESHOLD} before the load ends", at_end < THRESHOLD and final < THRESHOLD,
-              f"total lag {at_end} at the end of the load, {final} at the end (peak {peak})", hint),
+        check(f"lag below {THRESHOLD} once the load is over", final < THRESHOLD,
+              f"total lag {at_end} at the end of the load, {final} {TAIL_MS // 1000}s later (peak {peak})", hint),
         check("lag falling once scaled", final <= at_end and (peak == 0 or final < peak),
               f"end of load {at_end} -> end {final}", hint),
         check("every partition has a member", sum(members.values()) >= PARTITIONS,
@@ -79,7 +83,7 @@ def cli_check(cli: dict) -> Check:
     """Kafka's LAG per partition lies between our readings just before and after it, give or take a batch."""
     name = "lag matches kafka-consumer-groups --describe (within one poll batch)"
     theirs = cli.get("cli")
-    if not isinstance(theirs, dict) or not theirs:
+    if not isinstance(theirs, dict) or not theirs or "before" not in cli:
         return check(name, False, str(theirs or "no CLI reading"))
     off = []
     for p, lag in sorted(theirs.items()):
