@@ -14,7 +14,13 @@ from typing import Any, Protocol
 from scenarios.engine.model import Step
 from scenarios.engine.observation import Observation
 from scenarios.engine.spec import WorldSpec
+from scenarios.validation import ConfigError
 from services.ports import Record
+
+
+class WorldError(ConfigError):
+    """The world itself could not be had (a private broker that would not start, no database): one
+    line for the person, who can do something about it, rather than a traceback."""
 
 
 class NotAvailable(Exception):

@@ -22,11 +22,12 @@ import time
 import uuid
 from typing import Any, Protocol
 
+from compose.runtime import LauncherError
 from scenarios import root
 from scenarios.engine.model import Step
 from scenarios.engine.observation import Observation
 from scenarios.engine.spec import WorldSpec
-from scenarios.engine.world import NotAvailable
+from scenarios.engine.world import NotAvailable, WorldError
 from scenarios.settings import Settings
 from scenarios.worlds.base import ShopWorld
 from scenarios.worlds.kafka_cli import cli_lag
@@ -93,8 +94,10 @@ class KafkaWorld(ShopWorld):
             for service in self.shop.services:
                 if service.name.split("-")[0] not in spec.deferred:
                     self._run(service)
-        except BaseException:
+        except BaseException as exc:
             self.close()
+            if isinstance(exc, LauncherError | BrokerError | StoreError):
+                raise WorldError(f"kafka world at {settings.bootstrap}: {exc}") from None
             raise
 
     # ------------------------------------------------------------ instances, one thread each
@@ -196,7 +199,10 @@ class KafkaWorld(ShopWorld):
     def start(self, component: str) -> None:
         if component == "broker":
             if self.private is not None:
-                self.private.start()
+                try:
+                    self.private.start()
+                except LauncherError as exc:
+                    raise WorldError(f"kafka world: the lab's private broker did not start: {exc}") from None
             return
         for service in self.instances(component):
             if service.name not in self._threads:

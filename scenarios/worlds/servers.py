@@ -45,6 +45,19 @@ class PrivateBroker:
         self.seconds_to_listen: float | None = None
 
     def start(self) -> None:
+        """Launch it and wait until it listens; one more try on a fresh data dir if the JVM dies (on a
+        crowded machine a first start sometimes does)."""
+        try:
+            self._start()
+        except LauncherError as first:
+            self.stop_broker()
+            shutil.rmtree(self.data.root, ignore_errors=True)
+            try:
+                self._start()
+            except LauncherError as second:
+                raise LauncherError(f"{second} (and before that: {first})") from None
+
+    def _start(self) -> None:
         started = time.monotonic()
         launcher.up(1, wait=False, data=self.data, port_offset=self.offset)
         self.launched = True
@@ -53,19 +66,31 @@ class PrivateBroker:
         while not processes.port_in_use(port):
             pid = processes.read_pid(node.pid_file)
             if not pid or not processes.is_our_broker(pid, node.properties):
-                raise LauncherError(f"the private broker exited; see {node.stdout}")
+                raise LauncherError(f"the private broker exited: {_tail(node.stdout)}")
             if time.monotonic() - started > LISTEN_DEADLINE_S:
                 raise LauncherError(f"the private broker did not listen on {port} in {LISTEN_DEADLINE_S:.0f}s")
             time.sleep(0.05)  # polling the port, bounded by the deadline above
         self.seconds_to_listen = round(time.monotonic() - started, 1)
 
+    def stop_broker(self) -> None:
+        if self.launched:
+            launcher.down(data=self.data, wipe=True)
+            self.launched = False
+
     def stop(self) -> None:
         try:
-            if self.launched:
-                launcher.down(data=self.data, wipe=True)
-                self.launched = False
+            self.stop_broker()
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _tail(log: Path, lines: int = 3) -> str:
+    """The last lines of the broker's output (the data dir is wiped afterwards, so keep them here)."""
+    try:
+        text = " | ".join(line.strip() for line in log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return f"no output at {log}"
+    return text or f"no output at {log}"
 
 
 def _stop_orphans() -> None:
