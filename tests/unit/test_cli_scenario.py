@@ -68,14 +68,17 @@ def test_same_seed_gives_the_same_trace_hash_under_different_hash_seeds():
 
 
 def test_different_seed_gives_a_different_trace_hash():
-    a = only_json(kafkalab("scenario", "run", "chaos", "--seed", "5", "--json"))
-    b = only_json(kafkalab("scenario", "run", "chaos", "--seed", "6", "--json"))
-    assert a["trace_sha256"] != b["trace_sha256"]
+    from scenarios import session
+
+    fixed = {"dlq_enabled": True, "idempotent_consumers": True}
+    a, b = (session.check("chaos", fixed, seed=seed) for seed in (5, 6))
+    assert a.trace_sha256 != b.trace_sha256
 
 
 def test_replay_of_a_script_reproduces_the_trace_exactly(tmp_path):
-    script = tmp_path / "chaos-9.json"
-    recorded = only_json(kafkalab("scenario", "run", "chaos", "--seed", "9", "--json", "--script-out", str(script)))
+    script = tmp_path / "poison-9.json"
+    recorded = only_json(kafkalab("scenario", "run", "poison-pill", "--seed", "9", "--json", "--script-out",
+                                  str(script)))
     replayed = kafkalab("replay", str(script), "--json", hashseed="777")
     payload = only_json(replayed)
     assert replayed.returncode == 0, replayed.stderr

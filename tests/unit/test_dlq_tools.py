@@ -9,14 +9,38 @@ import shlex
 import pytest
 
 from scenarios.cli import main
-from tests.unit.test_lab_helpers import lab_dir, lab_json  # noqa: F401  (lab_dir is a fixture)
+from tests.unit.test_lab_helpers import lab_dir  # noqa: F401  (lab_dir is a fixture)
+
+
+@pytest.fixture(scope="module")
+def solved(tmp_path_factory):
+    """.kafkalab/ after `lab start poison-pill` and `lab solve poison-pill --apply`, and what solve printed."""
+    folder = tmp_path_factory.mktemp("solved")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KAFKALAB_LAB_DIR", str(folder))
+        assert main(["lab", "start", "poison-pill", "--json"]) == 0
+        verdict = _last_json(lambda: main(["lab", "solve", "poison-pill", "--apply", "--json"]))
+    assert verdict["passed"]
+    return folder, verdict
+
+
+def _last_json(run) -> dict:
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        run()
+    return json.loads(out.getvalue().strip().splitlines()[-1])
 
 
 @pytest.fixture
-def fixed_poison(lab_dir, capsys):  # noqa: F811
-    lab_json(capsys, "lab", "start", "poison-pill")
-    code, verdict = lab_json(capsys, "lab", "solve", "poison-pill", "--apply")
-    assert code == 0 and verdict["passed"]
+def fixed_poison(solved, lab_dir, capsys):  # noqa: F811
+    folder, verdict = solved
+    for path in folder.iterdir():
+        if path.is_file():
+            (lab_dir / path.name).write_bytes(path.read_bytes())
+    capsys.readouterr()
     return verdict
 
 

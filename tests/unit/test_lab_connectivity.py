@@ -25,10 +25,8 @@ def test_connectivity_lab_fails_with_hints_until_the_host_listener_is_used(lab_d
     assert code == 0 and verdict["passed"] is True and verdict["hint"] is None
 
 
-def test_connectivity_demo_reproduces_both_failures_then_passes():
-    from scenarios import session
-
-    outcome = session.demo("connectivity")
+def test_connectivity_demo_reproduces_both_failures_then_passes(demos):
+    outcome = demos["connectivity"]
     assert outcome.passed, [c for c in outcome.checks if not c.passed]
     details = " ".join(c.detail for c in outcome.checks)
     assert "kafka:29092/bootstrap: Failed to resolve 'kafka:29092'" in details

@@ -25,10 +25,8 @@ def test_poison_pill_lab_is_stuck_without_dlq_and_passes_with_it(lab_dir, capsys
     assert letters[0]["source"].startswith("payments[") and "prod_ignore" in letters[0]["error"]
 
 
-def test_poison_demo_one_partition_stuck_others_flow_then_dlq():
-    from scenarios import session
-
-    outcome = session.demo("poison-pill")
+def test_poison_demo_one_partition_stuck_others_flow_then_dlq(demos):
+    outcome = demos["poison-pill"]
     assert outcome.passed, [c for c in outcome.checks if not c.passed]
     assert outcome.dlq.get("payments.dlq") == 1
 

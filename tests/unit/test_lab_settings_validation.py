@@ -19,13 +19,15 @@ def check_says(capsys, name: str) -> str:
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
-    """.kafkalab/ after `lab start` of three labs, made once (a start plays the lab)."""
-    folder = tmp_path_factory.mktemp("started")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("KAFKALAB_LAB_DIR", str(folder))
-        for name in ("poison-pill", "consumer-lag", "connectivity"):
-            assert main(["lab", "start", name, "--json"]) == 0
-    return folder
+    """.kafkalab/ as `lab start` leaves it for three labs (written directly: a start also plays the lab)."""
+    from scenarios import labs, learner, session
+
+    files = learner.LabFiles(tmp_path_factory.mktemp("started"))
+    for name in ("poison-pill", "consumer-lag", "connectivity"):
+        lab = labs.get(name)
+        files.write_knobs(lab, lab.start_knobs(session.context("sim")))
+        files.save(learner.LabState(name))
+    return files.root
 
 
 @pytest.fixture

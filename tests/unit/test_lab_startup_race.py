@@ -18,10 +18,8 @@ def test_startup_race_lab_needs_readiness_wait_and_retry_budget(lab_dir, capsys)
     assert "24/24" in verdict["checks"][0]["detail"]
 
 
-def test_startup_race_demo_shows_refused_then_coordinator_then_every_order_passes():
-    from scenarios import session
-
-    outcome = session.demo("startup-race")
+def test_startup_race_demo_shows_refused_then_coordinator_then_every_order_passes(demos):
+    outcome = demos["startup-race"]
     assert outcome.passed, [c for c in outcome.checks if not c.passed]
     details = " ".join(c.detail for c in outcome.checks)
     assert "Connection refused" in details and "Coordinator not available" in details

@@ -8,22 +8,19 @@ import re
 
 import pytest
 
-from scenarios import labs, session
+from scenarios import labs
 from scenarios.cli import main
 from scenarios.present.narrate import print_run
 
 
 @pytest.fixture(scope="module")
-def told():
-    """name -> (summary, verbose) of one `scenario run NAME`, told both ways, made on first use."""
-    cache: dict[str, tuple[str, str]] = {}
+def told(demos):
+    """name -> (summary, verbose) of one `scenario run NAME`, told both ways."""
 
     def tell(name: str, _capsys) -> tuple[str, str]:
-        if name not in cache:
-            outcome = session.demo(name)
-            assert outcome.passed
-            cache[name] = tuple(_render(outcome, verbose) for verbose in (False, True))  # type: ignore[assignment]
-        return cache[name]
+        outcome = demos[name]
+        assert outcome.passed
+        return _render(outcome, False), _render(outcome, True)
 
     return tell
 
@@ -34,10 +31,10 @@ def _render(outcome, verbose: bool) -> str:
     return stream.getvalue()
 
 
-def test_the_command_line_prints_the_same_summary(capsys):
+def test_the_command_line_prints_the_same_summary(capsys, demos):
     capsys.readouterr()
     assert main(["scenario", "run", "happy-path"]) == 0
-    assert capsys.readouterr().out == _render(session.demo("happy-path"), False)
+    assert capsys.readouterr().out == _render(demos["happy-path"], False)
 
 
 def test_bracketed_names_survive_and_no_sentence_is_left_empty(told, capsys):

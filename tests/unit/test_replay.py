@@ -9,6 +9,7 @@ import pytest
 
 from scenarios import labs
 from scenarios.cli import main
+from scenarios.engine import record
 
 
 def run_json(capsys, *argv: str) -> tuple[int, dict]:
@@ -18,22 +19,29 @@ def run_json(capsys, *argv: str) -> tuple[int, dict]:
 
 
 class _Recordings(dict):
-    """name -> its trace file, recorded on first use (``scenario run NAME --trace f``), once per worker."""
+    """name -> its trace file: the lab's demonstration as ``scenario run NAME --trace f`` writes it."""
 
-    def __init__(self, folder) -> None:
+    def __init__(self, folder, demos) -> None:
         super().__init__()
-        self.folder = folder
+        self.folder, self.demos = folder, demos
 
     def __missing__(self, name: str):
         path = self.folder / f"{name}.jsonl"
-        assert main(["scenario", "run", name, "--trace", str(path), "--json"]) == 0
+        record.write_trace(self.demos[name], path)
         self[name] = path
         return path
 
 
 @pytest.fixture(scope="module")
-def recorded(tmp_path_factory):
-    return _Recordings(tmp_path_factory.mktemp("traces"))
+def recorded(tmp_path_factory, demos):
+    return _Recordings(tmp_path_factory.mktemp("traces"), demos)
+
+
+def test_scenario_run_trace_writes_what_replay_reads(tmp_path, demos):
+    path = tmp_path / "happy.jsonl"
+    assert main(["scenario", "run", "happy-path", "--trace", str(path), "--json"]) == 0
+    record.write_trace(demos["happy-path"], tmp_path / "same.jsonl")
+    assert path.read_text() == (tmp_path / "same.jsonl").read_text()
 
 
 def edited_copy(path, tmp_path, edit) -> str:
