@@ -9,6 +9,7 @@ table of .kafkalab/lab.toml, else 1.
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from rich.console import Group
@@ -78,6 +79,8 @@ def cmd_load(args: argparse.Namespace) -> int:
             return world
 
         outcome = play(script, lab, open_world, ctx)
+    if not sys.stdout.isatty():
+        print()  # rich's live table ends without one when piped
     obs = outcome.last
     assert obs is not None
     series = obs.lag_of("inventory", "payments")

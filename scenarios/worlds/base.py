@@ -144,6 +144,56 @@ class ShopWorld:
             raise NotAvailable(step.describe(), self.mode, f"no running {step.get('service')} instance")
         return victims[int(step.get("index", 0)) % len(victims)]
 
+    # ------------------------------------------------------------ faults (how each lands: the subclass)
+    def fault(self, step: Step) -> None:
+        op = step.op
+        if op in ("broker_down", "lose_ack"):
+            self.network_fault(step)
+        elif op == "heal":
+            self.heal()
+            for kind in KINDS:  # an operator restarts whatever is down
+                if not self.instances(kind):
+                    self.run_instance(self.shop.add_instance(kind))
+        elif op == "scale":
+            kind, count = step.get("service"), int(step.get("instances"))
+            current = self.instances(kind)
+            for _ in range(count - len(current)):
+                self.run_instance(self.shop.add_instance(kind))
+            for victim in reversed(current[count:]):
+                self.stop_instance(victim)
+                self.shop.remove_instance(victim.name)
+        else:
+            victim = self.victim(step)
+            if op == "slow":
+                self.slow(victim, int(step.get("ms")))
+            else:  # crash, restart: the instance dies in its next step, after handling, before committing
+                self._dying.add(victim.name)
+                if victim.consumer is None:
+                    self.die(victim)
+                else:
+                    victim.consumer.arm_crash()  # type: ignore[attr-defined]
+                if op == "restart":
+                    self.run_instance(self.shop.add_instance(step.get("service")))
+
+    def run_instance(self, service: EventService) -> None:
+        raise NotImplementedError
+
+    def stop_instance(self, service: EventService) -> None:
+        raise NotImplementedError
+
+    def die(self, service: EventService) -> None:
+        """The crash lands: the instance's process is gone."""
+        raise NotImplementedError
+
+    def slow(self, service: EventService, ms: int) -> None:
+        raise NotImplementedError
+
+    def heal(self) -> None:
+        raise NotImplementedError
+
+    def network_fault(self, step: Step) -> None:
+        raise NotAvailable(step.describe(), self.mode)
+
     def exited(self) -> dict[str, str]:
         return {s.name: s.exited for s in self.shop.services if s.exited}
 

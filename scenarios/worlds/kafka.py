@@ -30,7 +30,7 @@ from scenarios.engine.spec import WorldSpec
 from scenarios.engine.world import NotAvailable, WorldError
 from scenarios.settings import Settings
 from scenarios.worlds.base import ShopWorld
-from scenarios.worlds.kafka_cli import cli_lag
+from scenarios.worlds.kafka_cli import COMMITTED_TIMEOUT_S, compare_with_cli
 from scenarios.worlds.kafka_logs import LibrdkafkaLines
 from scenarios.worlds.servers import PrivateBroker, Server
 from scenarios.worlds.wiretap import Killed, TappedBroker
@@ -43,7 +43,6 @@ BLOCKED_PAUSE_S = 0.2  # an instance retrying a record it cannot process (no DLQ
 IDLE_PAUSE_S = 0.05
 READ_BACK_TIMEOUT_S = 60.0
 READY_TIMEOUT_S = 30.0
-COMMITTED_TIMEOUT_S = 30.0
 
 
 class FaultBackend(Protocol):
@@ -83,8 +82,8 @@ class KafkaWorld(ShopWorld):
             observer = root.kafka_broker(bootstrap, client_prefix=f"kafkalab-{self.run_id}")
             super().__init__(spec, observer=observer, clock=root.wall_clock(), topics=Topics.with_prefix(prefix),
                              prefix=prefix)
-            services = root.kafka_broker(spec.bootstrap or bootstrap, client_prefix=f"kafkalab-{self.run_id}",
-                                         timeout_s=spec.client_timeout_s)
+            services = self._services = root.kafka_broker(spec.bootstrap or bootstrap, timeout_s=spec.client_timeout_s,
+                                                          client_prefix=f"kafkalab-{self.run_id}")
             if self.private is None:
                 ensure_topics(observer.admin(), spec.partitions, self.topics)
             self.shop = root.shop(TappedBroker(services, self.tap), root.postgres_stores(settings, suffix=f"_{self.run_id}"),
@@ -110,7 +109,7 @@ class KafkaWorld(ShopWorld):
                 try:
                     work = service.step()
                 except Killed:  # the crash fault point: handled and published, not committed
-                    self._die(service)
+                    self.die(service)
                     return
                 except Exception as exc:  # a bug, not a broker error (step never raises those): report it
                     self.errors.append(f"{service.name}: {exc!r}")
@@ -121,7 +120,7 @@ class KafkaWorld(ShopWorld):
                 if service.exited is not None:
                     return  # its startup gave up: the process has ended
                 if service.name in self._dying:  # a step without a commit: it dies at the end of it
-                    self._die(service)
+                    self.die(service)
                     return
                 if work and service.name.startswith("inventory-"):
                     self._monitor()  # stock only moves in the inventory service
@@ -140,7 +139,7 @@ class KafkaWorld(ShopWorld):
         self._threads[service.name] = (thread, stop)
         thread.start()
 
-    def _die(self, service: EventService) -> None:
+    def die(self, service: EventService) -> None:
         """In-process, a crash can skip the commit but not the LeaveGroup: the partitions move at once,
         and what it handled since its last commit is delivered again to the others."""
         self._dying.discard(service.name)
@@ -200,48 +199,32 @@ class KafkaWorld(ShopWorld):
         if component == "broker":
             if self.private is not None:
                 try:
-                    self.private.start()
+                    bootstrap = self.private.start()
                 except LauncherError as exc:
                     raise WorldError(f"kafka world: the lab's private broker did not start: {exc}") from None
+                if bootstrap != self.bootstrap:  # it had to move to free ports: so do the clients made later
+                    self.bootstrap = self.broker.bootstrap = self._services.bootstrap = bootstrap
             return
         for service in self.instances(component):
             if service.name not in self._threads:
                 self._run(service)
 
-    def fault(self, step: Step) -> None:
-        op = step.op
-        if op in ("broker_down", "lose_ack"):
-            if self.fault_backend is None or not self.fault_backend.supports(op):
-                raise NotAvailable(step.describe(), self.mode, "no fault backend between the clients and the broker")
-            self.fault_backend.apply(step)
-        elif op == "heal":
-            self._slow.clear()
-            for kind in KINDS:
-                if not self.instances(kind):
-                    self._run(self.shop.add_instance(kind))
-        elif op == "scale":
-            self._scale(step.get("service"), int(step.get("instances")))
-        else:
-            victim = self.victim(step)
-            if op == "slow":
-                self._slow[victim.name] = int(step.get("ms"))
-            else:  # crash, restart: the instance dies in its next step, before committing
-                if victim.consumer is None:
-                    self._halt(victim.name)
-                    self.shop.remove_instance(victim.name)
-                else:
-                    self._dying.add(victim.name)
-                    victim.consumer.arm_crash()  # type: ignore[attr-defined]
-                if op == "restart":
-                    self._run(self.shop.add_instance(step.get("service")))
+    def run_instance(self, service: EventService) -> None:
+        self._run(service)
 
-    def _scale(self, kind: str, count: int) -> None:
-        current = self.instances(kind)
-        for _ in range(count - len(current)):
-            self._run(self.shop.add_instance(kind))
-        for victim in reversed(current[count:]):
-            self._halt(victim.name)
-            self.shop.remove_instance(victim.name)
+    def stop_instance(self, service: EventService) -> None:
+        self._halt(service.name)
+
+    def slow(self, service: EventService, ms: int) -> None:
+        self._slow[service.name] = ms  # it pauses this long after each step
+
+    def heal(self) -> None:
+        self._slow.clear()
+
+    def network_fault(self, step: Step) -> None:
+        if self.fault_backend is None or not self.fault_backend.supports(step.op):
+            raise NotAvailable(step.describe(), self.mode, "no fault backend between the clients and the broker")
+        self.fault_backend.apply(step)
 
     def inject(self, topic: str, value: bytes, *, key: str | None, partition: int | None) -> tuple[str, int, int]:
         producer = self.broker.producer()
@@ -254,21 +237,13 @@ class KafkaWorld(ShopWorld):
         return (topic, meta.partition, meta.offset)
 
     def compare_cli_lag(self, kind: str, topic: str) -> dict[str, Any]:
-        """Kafka's own LAG between two readings of ours, once the group has committed everywhere (the CLI
-        prints "-" before). It runs beside the story (a JVM takes seconds to start, the load goes on);
-        the dict returned is filled in when it is done, and ``collect`` waits for that."""
+        """Kafka's own LAG between two readings of ours (scenarios.worlds.kafka_cli). It runs beside the
+        story, since a JVM takes seconds to start and the load goes on; the dict returned is filled in
+        when it is done, and ``collect`` waits for that."""
         reading: dict[str, Any] = {"group": self.group(kind)}
-        group, physical = self.group(kind), [self.physical(topic)]
-
-        def read() -> None:
-            admin = self.admin()
-            _poll_until(lambda: (lags := admin.lag(group, physical)) != [] and all(p.committed is not None
-                                                                                  for p in lags), COMMITTED_TIMEOUT_S)
-            reading["before"] = {p.partition: p.lag for p in admin.lag(group, physical)}
-            reading["cli"] = cli_lag(group, self.bootstrap)
-            reading["after"] = {p.partition: p.lag for p in admin.lag(group, physical)}
-
-        thread = threading.Thread(target=read, name=f"{self.prefix}cli-lag", daemon=True)
+        thread = threading.Thread(target=compare_with_cli, args=(self.admin(), self.group(kind),
+                                                                 [self.physical(topic)], self.bootstrap, reading),
+                                  name=f"{self.prefix}cli-lag", daemon=True)
         self._readings.append(thread)
         thread.start()
         return reading

@@ -3,8 +3,31 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Sequence
+from typing import Any
 
 from compose.tools import run_tool
+from services.ports import Admin, BrokerError
+
+COMMITTED_TIMEOUT_S = 30.0
+
+
+def compare_with_cli(admin: Admin, group: str, topics: Sequence[str], bootstrap: str, reading: dict[str, Any]) -> None:
+    """Fill ``reading`` with our lag just before and just after Kafka's own, once the group has committed
+    on every partition (the CLI prints "-" before that)."""
+    deadline = time.monotonic() + COMMITTED_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            lags = admin.lag(group, list(topics))
+            if lags and all(p.committed is not None for p in lags):
+                break
+        except BrokerError:
+            pass
+        time.sleep(0.2)  # polling, bounded by the deadline
+    reading["before"] = {p.partition: p.lag for p in admin.lag(group, list(topics))}
+    reading["cli"] = cli_lag(group, bootstrap)
+    reading["after"] = {p.partition: p.lag for p in admin.lag(group, list(topics))}
 
 
 def cli_lag(group: str, bootstrap: str) -> dict[int, int | None] | str:

@@ -9,6 +9,7 @@ two methods and go into ``KafkaWorld.servers``.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import tempfile
 import time
@@ -20,7 +21,7 @@ from compose.config import DataDir
 from compose.runtime import LauncherError
 from compose.topology import MAX_PORT_OFFSET, bootstrap_servers, cluster_nodes
 
-PORT_OFFSETS = tuple(range(1000, 5001, 500))  # the first offset whose four ports are all free
+PORT_OFFSETS = tuple(range(1000, 5001, 500))  # the offsets private brokers may use (compose.topology shifts)
 LISTEN_DEADLINE_S = 90.0  # from launching the broker until its port accepts connections
 DIR_PREFIX = "kafkalab-startup-race-"
 OWNER_FILE = "owner.pid"  # the lab process that started the broker in this dir
@@ -44,18 +45,23 @@ class PrivateBroker:
         self.launched = False
         self.seconds_to_listen: float | None = None
 
-    def start(self) -> None:
-        """Launch it and wait until it listens; one more try on a fresh data dir if the JVM dies (on a
-        crowded machine a first start sometimes does)."""
+    def start(self) -> str:
+        """Launch it and wait until it listens; returns its bootstrap. One more try if it fails: on a
+        fresh data dir (on a crowded machine a first JVM start sometimes dies), on other ports if
+        someone took these meanwhile (other labs start private brokers in the same range)."""
         try:
             self._start()
         except LauncherError as first:
             self.stop_broker()
             shutil.rmtree(self.data.root, ignore_errors=True)
+            if "is taken" in str(first):
+                self.offset = _free_offset(avoid=self.offset)
+                self.bootstrap = bootstrap_servers(1, self.offset)
             try:
                 self._start()
             except LauncherError as second:
                 raise LauncherError(f"{second} (and before that: {first})") from None
+        return self.bootstrap
 
     def _start(self) -> None:
         started = time.monotonic()
@@ -103,9 +109,10 @@ def _stop_orphans() -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _free_offset() -> int:
-    for offset in PORT_OFFSETS:
-        if offset <= MAX_PORT_OFFSET and not any(
-                processes.port_in_use(p) for p in cluster_nodes(1, offset)[0].ports.values()):
-            return offset
-    raise LauncherError(f"no free ports for a private broker at offsets {PORT_OFFSETS}")
+def _free_offset(avoid: int | None = None) -> int:
+    """A free offset, picked at random among the free ones, so two lab runs at once rarely meet."""
+    free = [offset for offset in PORT_OFFSETS if offset != avoid and offset <= MAX_PORT_OFFSET and not any(
+        processes.port_in_use(p) for p in cluster_nodes(1, offset)[0].ports.values())]
+    if not free:
+        raise LauncherError(f"no free ports for a private broker at offsets {PORT_OFFSETS}")
+    return secrets.choice(free)

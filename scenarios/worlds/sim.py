@@ -64,12 +64,12 @@ class SimWorld(ShopWorld):
             try:
                 work = service.step()
             except Killed:  # the crash fault point: handled and published, not committed
-                self._die(service)
+                self.die(service)
                 return 1
             if work and service.name.startswith("inventory-"):
                 self._monitor()  # stock only moves in the inventory service
             if service.name in self._dying:  # a step without a commit: it dies at the end of it
-                self._die(service)
+                self.die(service)
             elif service.exited is not None:  # its startup gave up: the process has ended
                 self.world.stop_actor(service.name)
             return work
@@ -119,37 +119,25 @@ class SimWorld(ShopWorld):
         for service in self.instances(component):
             self._spawn(service)
 
-    def fault(self, step: Step) -> None:
-        op, faults = step.op, self.world.faults
-        if op == "broker_down":
-            faults.broker_down(int(step.get("ms")))
-        elif op == "lose_ack":
-            faults.lose_next_ack(self.physical(step.get("topic")) if step.get("topic") else None)
-        elif op == "heal":
-            faults.heal_all()
-            for kind in KINDS:  # an operator restarts whatever is down
-                if not self.instances(kind):
-                    self._spawn(self.shop.add_instance(kind))
-        elif op == "scale":
-            self._scale(step.get("service"), int(step.get("instances")))
-        else:
-            victim = self.victim(step)
-            if op == "slow":
-                faults.slow(victim.name, int(step.get("ms")))
-            else:  # crash, restart
-                self._crash(victim)
-                if op == "restart":
-                    self._spawn(self.shop.add_instance(step.get("service")))
+    def run_instance(self, service: EventService) -> None:
+        self._spawn(service)
 
-    def _crash(self, victim: EventService) -> None:
-        """The process dies during its next step: after handling its batch, before committing it."""
-        self._dying.add(victim.name)
-        if victim.consumer is None:
-            self._die(victim)
-        else:
-            victim.consumer.arm_crash()  # type: ignore[attr-defined]
+    def stop_instance(self, service: EventService) -> None:
+        self.world.stop_actor(service.name)
 
-    def _die(self, victim: EventService) -> None:
+    def slow(self, service: EventService, ms: int) -> None:
+        self.world.faults.slow(service.name, ms)
+
+    def heal(self) -> None:
+        self.world.faults.heal_all()
+
+    def network_fault(self, step: Step) -> None:
+        if step.op == "broker_down":
+            self.world.faults.broker_down(int(step.get("ms")))
+        else:
+            self.world.faults.lose_next_ack(self.physical(step.get("topic")) if step.get("topic") else None)
+
+    def die(self, victim: EventService) -> None:
         """No LeaveGroup, no flush: its partitions wait for the session timeout, then are read again
         from the last committed offset (what it handled since is delivered again)."""
         self._dying.discard(victim.name)
@@ -159,14 +147,6 @@ class SimWorld(ShopWorld):
         self.world.stop_actor(victim.name)
         if victim in self.shop.services:
             self.shop.services.remove(victim)
-
-    def _scale(self, kind: str, count: int) -> None:
-        current = self.instances(kind)
-        for _ in range(count - len(current)):
-            self._spawn(self.shop.add_instance(kind))
-        for victim in reversed(current[count:] if count < len(current) else []):
-            self.world.stop_actor(victim.name)
-            self.shop.remove_instance(victim.name)
 
     def inject(self, topic: str, value: bytes, *, key: str | None, partition: int | None) -> tuple[str, int, int]:
         partition = 0 if partition is None else int(partition)
