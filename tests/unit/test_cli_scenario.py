@@ -1,4 +1,5 @@
-"""The ``kafkalab scenario`` and ``kafkalab replay`` command line, run as a user runs it (subprocesses)."""
+"""The ``kafkalab scenario`` and ``kafkalab replay`` command line, run as a user runs it: in subprocesses
+where the process matters (one JSON line on stdout, hash seeds, pipes), in-process elsewhere."""
 
 from __future__ import annotations
 
@@ -31,20 +32,28 @@ def only_json(proc: subprocess.CompletedProcess[str]) -> dict:
     return payload
 
 
-def test_scenario_list_names_the_saga_labs_first_as_json():
-    proc = kafkalab("scenario", "list", "--json")
-    assert proc.returncode == 0, proc.stderr
-    items = only_json(proc)["scenarios"]
+def in_process(capsys, *args: str) -> tuple[int, str]:
+    from scenarios.cli import main
+
+    capsys.readouterr()
+    code = main(list(args))
+    return code, capsys.readouterr().out
+
+
+def test_scenario_list_names_the_saga_labs_first_as_json(capsys):
+    code, out = in_process(capsys, "scenario", "list", "--json")
+    assert code == 0
+    items = json.loads(out)["scenarios"]
     assert [s["name"] for s in items] == ["happy-path", "stock-rollback", "poison-pill", "chaos", "connectivity",
                                           "startup-race", "consumer-lag"]
     assert all(set(s) == {"name", "summary"} and s["summary"] for s in items)
 
 
-def test_scenario_list_prints_one_line_per_lab():
-    proc = kafkalab("scenario", "list")
-    listed = only_json(kafkalab("scenario", "list", "--json"))["scenarios"]
-    assert proc.returncode == 0
-    assert len(proc.stdout.splitlines()) == len(listed) and "stock-rollback" in proc.stdout
+def test_scenario_list_prints_one_line_per_lab(capsys):
+    code, out = in_process(capsys, "scenario", "list")
+    listed = json.loads(in_process(capsys, "scenario", "list", "--json")[1])["scenarios"]
+    assert code == 0
+    assert len(out.splitlines()) == len(listed) and "stock-rollback" in out
 
 
 @pytest.mark.parametrize("name", ["happy-path", "stock-rollback", "poison-pill", "chaos"])
@@ -115,12 +124,24 @@ def test_replay_of_a_malformed_file_exits_2_with_a_message(tmp_path):
     assert proc.returncode == 2 and "replay:" in proc.stderr and proc.stdout == ""
 
 
-def test_run_all_runs_every_lab_and_exits_zero_when_all_pass():
-    proc = kafkalab("scenario", "run-all", "--json")
-    payload = only_json(proc)
-    assert [r["scenario"] for r in payload["results"]] == [
+def test_every_lab_demonstration_passes_on_the_simulator(demos):
+    from scenarios import labs
+
+    failed = {name: [c.name for c in demos[name].checks if not c.passed] for name in labs.LABS if not demos[name].passed}
+    assert failed == {}
+
+
+def test_run_all_runs_every_lab_and_exits_zero_when_all_pass(capsys, demos, monkeypatch):
+    from scenarios import labs, session
+
+    outcomes = {name: demos[name] for name in labs.LABS}  # played (or cached) before session.demo is replaced
+    played = []
+    monkeypatch.setattr(session, "demo", lambda name, mode, seed, settings: played.append(name) or outcomes[name])
+    code, out = in_process(capsys, "scenario", "run-all", "--json")
+    payload = json.loads(out)
+    assert played == [r["scenario"] for r in payload["results"]] == [
         "happy-path", "stock-rollback", "poison-pill", "chaos", "connectivity", "startup-race", "consumer-lag"]
-    assert payload["passed"] is True and proc.returncode == 0
+    assert payload["passed"] is True and code == 0
 
 
 def test_human_output_narrates_the_saga():
