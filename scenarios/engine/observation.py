@@ -70,6 +70,7 @@ class Observation:
     rebalances: list[Rebalance] = field(default_factory=list)
     redeliveries: dict[str, int] = field(default_factory=dict)  # group -> records delivered again
     not_available: list[str] = field(default_factory=list)  # steps this world could not take
+    step_errors: list[str] = field(default_factory=list)  # steps the broker refused (e.g. an inject)
     cli_lag: dict[str, Any] | None = None  # kafka-consumer-groups' LAG next to our own readings
     redrives: list[dict[str, Any]] = field(default_factory=list)
     run_prefix: str = ""  # kafka: the kl-<run>- prefix of this phase's topics, groups and schemas

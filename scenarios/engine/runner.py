@@ -16,6 +16,7 @@ from scenarios.engine.model import Phase, Step
 from scenarios.engine.observation import Observation, PlacedOrder, TimelineEntry
 from scenarios.engine.timeline import record_timeline
 from scenarios.engine.world import NotAvailable, World
+from services.ports import BrokerError
 
 FAULTS = ("crash", "restart", "scale", "slow", "broker_down", "lose_ack", "heal")
 
@@ -34,6 +35,9 @@ def play_phase(phase: Phase, world: World) -> Observation:
         except NotAvailable as exc:
             obs.not_available.append(str(exc))
             _note(world, obs, "fault", step.op, str(exc))
+        except BrokerError as exc:  # the broker said no to the runner itself: told, and the story goes on
+            obs.step_errors.append(f"{step.describe()}: {exc}")
+            _note(world, obs, "fault", step.op, f"failed: {exc}")
     _observe_end(world, obs)
     return obs
 

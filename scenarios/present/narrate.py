@@ -137,6 +137,7 @@ def summary_lines(obs: Observation) -> list[str]:
         lines.append(f"{who} exited at startup: {why}")
     lines += [f"client error: {e}" for e in obs.client_errors[:3]]
     lines += [f"not available: {what}" for what in sorted(set(obs.not_available))]
+    lines += [f"step failed: {what}" for what in obs.step_errors]
     return lines
 
 

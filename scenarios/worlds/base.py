@@ -32,8 +32,10 @@ BLOCKED_GIVE_UP_MS = 5_000  # a partition stopped at the same record this long (
 
 class ShopWorld:
     mode = "?"
-    poll_timeout_s = 0.0
+    poll_timeout_s = 0.0  # the services' poll timeout: 0 on virtual time
     session_timeout_ms = 45_000
+    publish_at_once = True  # the API's thread publishes an accepted order; kafka: the order service's loop
+    read_poll_s = 0.5  # reading topics back
 
     def __init__(self, spec: WorldSpec, *, observer: Broker, clock: Clock, topics: Topics, prefix: str = "") -> None:
         self.spec = spec
@@ -121,8 +123,6 @@ class ShopWorld:
             return self.shop.place_order(dict(body), publish=self.publish_at_once).order_id, ""
         except ValidationError as exc:
             return None, str(exc)
-
-    publish_at_once = True  # the API's thread publishes; kafka: the order service's own loop does
 
     def stock(self) -> dict[str, int]:
         return self.shop.stock()
@@ -265,8 +265,6 @@ class ShopWorld:
         found = read_topics(self.broker, physical, f"{self.prefix}kafkalab-reader-{self._readers}",
                             wait=self.between_reads, poll_timeout_s=self.read_poll_s)
         return {self.logical(t): [replace(r, topic=self.logical(t)) for r in rs] for t, rs in found.items()}
-
-    read_poll_s = 0.5
 
     def between_reads(self) -> bool:
         raise NotImplementedError

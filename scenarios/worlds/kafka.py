@@ -274,7 +274,7 @@ class KafkaWorld(ShopWorld):
             shop = getattr(self, "shop", None)
             if shop is not None:
                 shop.close()
-                if not self.keep:
+                if not self.keep or self.private is not None:  # a private broker's run cannot be looked at later
                     if self.private is None:  # a private broker's data is wiped with it
                         _delete_topics(self.broker, self.prefix)
                     for store in shop.stores.values():

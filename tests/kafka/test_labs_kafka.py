@@ -50,6 +50,13 @@ def test_start_check_fails_with_a_hint_solve_apply_then_check_passes_on_kafka(na
 
 
 def test_connectivity_on_a_real_broker_shows_librdkafka_errors_until_fixed(kafka_bootstrap, lab_dir, capsys):
+    try:
+        _connectivity_until_fixed(kafka_bootstrap, lab_dir, capsys)
+    finally:
+        _forget(lab_dir, "connectivity", kafka_bootstrap)
+
+
+def _connectivity_until_fixed(kafka_bootstrap, lab_dir, capsys):
     from scenarios import session
 
     ctx = session.context("kafka")
