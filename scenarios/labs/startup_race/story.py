@@ -14,6 +14,7 @@ from scenarios.engine.lab import Lab, LabContext, Observed
 from scenarios.engine.model import Check, Phase, Step, check
 from scenarios.engine.spec import ServiceSpec, StartupSpec, WorldSpec
 from scenarios.engine.steps import orders, quiet
+from services.handling import StartupPolicy
 
 KINDS = ("order", "payment", "inventory")
 COMPONENTS = ("broker", *KINDS)
@@ -64,8 +65,7 @@ def _hint(observed: Observed, knobs: StartupKnobs) -> str:
     if not knobs.wait_for_broker:
         return ("A service that exits on the first broker error can never win a race it starts first. Turn on "
                 "wait_for_broker, so startup waits for cluster metadata and the group coordinator.")
-    budget = sum(min(knobs.retry_backoff_ms << min(i, 16), knobs.retry_backoff_max_ms)
-                 for i in range(knobs.startup_retries))
+    budget = StartupPolicy(True, knobs.startup_retries, knobs.retry_backoff_ms, knobs.retry_backoff_max_ms).budget_ms()
     return (f"Waiting needs a budget: {knobs.startup_retries} retries with this backoff give up after {budget / 1000:.1f}s. "
             "The broker can be the last of four components to start, one second apart, and needs a moment more "
             "before its coordinator answers (a real broker 5-10 s): cover 15 s or more, e.g. startup_retries = 30.")
