@@ -21,7 +21,6 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from adapters.memory_registry import MemoryRegistry
 from services import registry as port
 
-DEFAULT_URL = "http://127.0.0.1:8081/apis/ccompat/v7"
 
 # The port's exceptions as (HTTP status, error code), the codes Apicurio and Confluent both use.
 _CODES: dict[type[port.RegistryError], tuple[int, int]] = {
@@ -35,7 +34,7 @@ _CODES: dict[type[port.RegistryError], tuple[int, int]] = {
 _BY_CODE = {code: kind for kind, (_status, code) in _CODES.items()}
 
 
-def connect(url: str = DEFAULT_URL, *, timeout_s: float = 10.0, retries: int = 2) -> SchemaRegistryClient:
+def connect(url: str, *, timeout_s: float = 10.0, retries: int = 2) -> SchemaRegistryClient:
     """A client for the registry at ``url`` (a CLI wants ``retries=0``: fail fast, say why)."""
     return SchemaRegistryClient({"url": url, "timeout": timeout_s, "max.retries": retries, "retries.wait.ms": 200})
 

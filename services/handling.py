@@ -3,12 +3,13 @@ errors that tell the runner to dead-letter (ProcessingError) or retry (Retriable
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from services.codec import JSON, Codec
 from services.events import Event, Topics, header_text
-from services.ports import Record, StoreTransaction
+from services.ports import Admin, Record, StoreTransaction, TopicSpec
 
 
 class ProcessingError(Exception):
@@ -19,6 +20,43 @@ class RetriableError(Exception):
     """The handler failed for a passing reason: retry with backoff, dead-letter when attempts run out."""
 
     retriable = True
+
+
+@dataclass(frozen=True, slots=True)
+class StartupPolicy:
+    """How an instance starts: create its topics (needs cluster metadata) and look up its group
+    coordinator. ``wait=False``: one attempt, and the first broker error ends the instance; else up
+    to ``retries`` more attempts, ``backoff_ms`` doubling up to ``backoff_max_ms`` between them."""
+
+    wait: bool = True
+    retries: int = 30
+    backoff_ms: int = 200
+    backoff_max_ms: int = 2_000
+    partitions: int = 3  # of the topics it creates when they are missing
+
+    def backoff(self, attempt: int) -> int:
+        """The pause after failed attempt number ``attempt`` (1-based)."""
+        return min(self.backoff_ms << min(attempt - 1, 16), self.backoff_max_ms)
+
+    def budget_ms(self) -> int:
+        """How long a patient instance keeps trying, in all."""
+        return sum(self.backoff(i) for i in range(1, self.retries + 1)) if self.wait else 0
+
+    def attempt(self, admin: Admin, topics: Topics, group_id: str) -> None:
+        """One try; raises the BrokerError a broker that is not ready answers with."""
+        admin.create_topics([TopicSpec(t, self.partitions) for t in topics.all()], exist_ok=True)
+        admin.describe_group(group_id)  # answered only once the group coordinator is there
+
+
+def subscribed_topics(handler: Handler, topics: Topics, names: Sequence[str] | None) -> list[str]:
+    """The physical topics an instance subscribes to: the handler's, or ``names`` (orders, payments...)."""
+    if names is None:
+        return handler.subscriptions(topics)
+    by_name = dict(zip(("orders", "payments", "inventory"), topics.main(), strict=True))
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise ValueError(f"cannot subscribe to {unknown}: the topics are {', '.join(by_name)}")
+    return [by_name[n] for n in names]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +72,11 @@ class ServiceConfig:
     log_records: bool = False  # a debug line per record; off by default, it costs throughput
     static_membership: bool = False  # group.instance.id = the instance name (no rebalance on restart)
     session_timeout_ms: int = 45_000  # how long a crashed member keeps its partitions
+    subscribe: tuple[str, ...] | None = None  # topics by name ("orders", ...); None: the handler's own
+    work_ms: int = 0  # time each handled event takes before its transaction (a slow dependency)
+    dead_letter: bool = True  # False: a failing record is not parked; its partition stops at it
+    dedupe: bool = True  # False: a redelivered event is applied again (no processed-id check)
+    startup: StartupPolicy | None = None  # None: no startup calls; the first step() subscribes
     codec: Codec = JSON  # how events become record values and back (services.codec)
 
 

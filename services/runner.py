@@ -22,19 +22,45 @@ ends; the next step tries again. Broker errors (poll, produce, commit) end the s
 nothing is lost, because the store state and the outbox are already durable.
 
 Dead-lettering is itself recorded through the outbox, under the failed event's id (or the record's
-coordinates if it did not decode), so a redelivered poison record is not dead-lettered twice.
+coordinates if it did not decode), so a redelivered poison record is not dead-lettered twice. A
+dead letter sent back to its topic (header ``dlq-redrive-count``) is a new attempt, recorded per
+redrive: handled again, and dead-lettered again if it still fails.
 The handler's ``on_dead_letter`` may add compensating events (see ``services.saga``).
+
+Settings that change this (``ServiceConfig``; the defaults give everything above):
+
+- ``dead_letter=False``: a record that fails permanently is not parked. Its partition is rewound to
+  it and the rest of that partition's batch is left for the next step (other partitions go on), so
+  the partition stops at that offset and retries it every step; ``blocked`` names it. Nothing is
+  lost or applied twice, but nothing behind it on that partition is processed either.
+- ``dedupe=False``: the processed-id check is skipped, so a redelivered or republished event is
+  applied again (effects happen once per delivery, not once per event).
+- ``work_ms``: each handled event first spends this long on the clock, outside any transaction
+  (instances in parallel each spend their own time, as separate processes would).
+- ``subscribe``: the topics by name (``orders``, ``payments``, ``inventory``) instead of the handler's.
+- ``startup``: before its first poll an instance creates its topics and looks up its group
+  coordinator, retrying per the policy; if it gives up, ``exited`` says why and ``step()`` does
+  nothing from then on (the process has ended).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
 import structlog
 
 from services.events import SCHEMAS, Event, PoisonRecord, header_text
-from services.handling import FailedRecord, Handler, ProcessingError, RetriableError, ServiceConfig
+from services.handling import (
+    FailedRecord,
+    Handler,
+    ProcessingError,
+    RetriableError,
+    ServiceConfig,
+    StartupPolicy,
+    subscribed_topics,
+)
 from services.ports import (
     Broker,
     BrokerError,
@@ -51,7 +77,19 @@ from services.ports import (
 )
 from services.registry import RegistryUnavailable
 
-__all__ = ["EventService", "FailedRecord", "Handler", "ProcessingError", "RetriableError", "ServiceConfig"]
+REDRIVE_COUNT = "dlq-redrive-count"  # set on a dead letter sent back to its source topic
+
+__all__ = ["EventService", "FailedRecord", "Handler", "ProcessingError", "RetriableError", "ServiceConfig",
+           "StartupPolicy"]
+
+
+def _redriven(record: Record, event: Event) -> Event:
+    """A dead letter sent back is a deliberate new attempt, not a duplicate: it goes by its own id
+    (the event's, per redrive), so it is handled, and dead-lettered again if it still fails."""
+    count = record.header(REDRIVE_COUNT)
+    if count is None:
+        return event
+    return dataclasses.replace(event, event_id=f"{event.event_id}/redrive-{count.decode('ascii', 'replace')}")
 
 
 def _is_retriable(exc: BaseException) -> bool:
@@ -60,6 +98,10 @@ def _is_retriable(exc: BaseException) -> bool:
 
 class _Rewind(Exception):
     """The store is down: stop the batch here and read this record again next step."""
+
+
+class _Blocked(Exception):
+    """No dead-letter queue: this record's partition waits on it (read again next step)."""
 
 
 class EventService:
@@ -90,13 +132,22 @@ class EventService:
         self._stalled = False  # the last step left work undone (broker or store down)
         self._last_trouble: tuple[str, str] | None = None
         self._ignored_types = {t.encode() for t in SCHEMAS if t not in handler.event_types}
+        self.subscriptions = subscribed_topics(handler, self.topics, self.config.subscribe)
         self.dead_lettered = 0
         self._encode, self._decode = self.config.codec.encode, self.config.codec.decode
+        self.blocked: dict[tuple[str, int], tuple[int, str]] = {}  # (topic, partition) -> (offset, error)
+        self.exited: str | None = None  # why startup gave up; the instance does nothing more
+        self._starting = self.config.startup is not None
+        self._start_attempts = 0
 
     # ------------------------------------------------------------ the loop body
 
     def step(self, max_records: int | None = None) -> int:
         """Poll one batch, handle it, publish the outbox, commit. Never raises broker or store errors."""
+        if self._starting:
+            return self._start_up()
+        if self.exited is not None:
+            return 0
         try:
             consumer = self._subscribed()
             records = consumer.poll(max_records or self.config.max_records, timeout=self.config.poll_timeout_s)
@@ -107,20 +158,29 @@ class EventService:
         done: dict[tuple[str, int], int] = {}  # plain tuples: a TopicPartition per record costs
         work = 0
         rewound = False
+        halted: set[tuple[str, int]] = set()  # partitions stopped at a record (no dead-letter queue)
         process = self._process
         for i, record in enumerate(records):
+            if halted and (record.topic, record.partition) in halted:
+                continue
             try:
                 process(record)
+            except _Blocked:
+                self._rewind(consumer, [record])
+                halted.add((record.topic, record.partition))
+                continue
             except (_Rewind, StoreError):
-                self._rewind(consumer, records[i:])
+                self._rewind(consumer, [r for r in records[i:] if (r.topic, r.partition) not in halted])
                 rewound = True
                 break
             done[record.topic, record.partition] = record.offset + 1
+            if self.blocked:
+                self.blocked.pop((record.topic, record.partition), None)
             work += 1
         work += self.publish_pending()
         if not self._stalled:
             self._last_trouble = None
-        if rewound or self._stalled:
+        if rewound or self._stalled or halted:
             work = max(work, 1)  # not quiet: something is waiting for the broker or the store
         if done:
             try:
@@ -187,6 +247,25 @@ class EventService:
 
     # ------------------------------------------------------------ internals
 
+    def _start_up(self) -> int:
+        policy = self.config.startup
+        assert policy is not None
+        self._start_attempts += 1
+        try:
+            policy.attempt(self._broker.admin(), self.topics, self.group_id)
+        except BrokerError as exc:
+            if policy.wait and self._start_attempts <= policy.retries:
+                self._broker_trouble("startup failed, retrying", exc)
+                self.clock.sleep(policy.backoff(self._start_attempts))
+                return 1
+            self._starting = False
+            self.exited = f"{type(exc).__name__}: {exc}"
+            self._log.error("startup failed, exiting", error=self.exited, attempts=self._start_attempts)
+            return 0
+        self._starting = False
+        self._last_trouble = None
+        return 1
+
     def _subscribed(self) -> Consumer:
         if self._consumer is None:
             instance_id = self.name if self.config.static_membership else None
@@ -198,7 +277,7 @@ class EventService:
                     session_timeout_ms=self.config.session_timeout_ms,
                 )
             )
-            consumer.subscribe(self.handler.subscriptions(self.topics))
+            consumer.subscribe(self.subscriptions)
             self._consumer = consumer
         return self._consumer
 
@@ -224,8 +303,12 @@ class EventService:
         except RegistryUnavailable as exc:  # good records must not be dead-lettered for an outage
             self._broker_trouble("schema registry unavailable", exc)
             raise _Rewind from exc
+        if len(record.headers) > 4:  # the saga's four tracing headers, and something more
+            event = _redriven(record, event)
         if self.config.log_records:
             self._record_log(record, event.event_type).debug("handling")
+        if self.config.work_ms:
+            self.clock.sleep(self.config.work_ms)
         attempt = 0
         while True:
             attempt += 1
@@ -246,15 +329,18 @@ class EventService:
     def _apply(self, event: Event) -> None:
         group_id, event_id = self.group_id, event.event_id
         with self.store.transaction() as tx:
-            if tx.is_processed(group_id, event_id):
+            if not tx.is_processed(group_id, event_id):
+                tx.mark_processed(group_id, event_id)
+            elif self.config.dedupe:
                 return  # a redelivery or a republished copy: already applied
-            tx.mark_processed(group_id, event_id)
             caused_events = self.handler.handle(tx, event, self.clock.now_ms())
             for caused in caused_events:
                 tx.add_outbox(*self._encode(caused, self.topics))
 
     def _dead_letter(self, failed: FailedRecord) -> None:
         record = failed.record
+        if not self.config.dead_letter:
+            self._block(failed)
         self._record_log(record, failed.event_type).warning(
             "dead-lettering", error=repr(failed.error), attempts=failed.attempts
         )
@@ -267,6 +353,16 @@ class EventService:
         except Exception as exc:  # a broken compensation must not keep the poison record in place
             self._record_log(record, failed.event_type).error("compensation failed", error=repr(exc))
             self._write_dead_letter(failed, compensate=False)
+
+    def _block(self, failed: FailedRecord) -> None:
+        record = failed.record
+        where = (record.topic, record.partition)
+        if self.blocked.get(where, (None, ""))[0] != record.offset:
+            error = f"{type(failed.error).__name__}: {failed.error}"
+            self._record_log(record, failed.event_type).error("cannot process record; no DLQ, retrying it",
+                                                               error=error)
+            self.blocked[where] = (record.offset, error)
+        raise _Blocked
 
     def _write_dead_letter(self, failed: FailedRecord, *, compensate: bool) -> None:
         record = failed.record

@@ -56,12 +56,14 @@ class Shop:
         catalog: Catalog,
         config: ServiceConfig,
         logger: Any,
+        per_kind: Mapping[str, ServiceConfig] | None = None,
     ) -> None:
         self.broker = broker
         self.stores = dict(stores)
         self.clock = clock
         self.catalog = catalog
         self.config = config
+        self.configs = {kind: (per_kind or {}).get(kind, config) for kind in KINDS}
         self.logger = logger
         self.api = OrderApi(stores["order"], clock, ids, catalog=catalog, topics=config.topics, codec=config.codec)
         self.services: list[EventService] = []
@@ -83,7 +85,7 @@ class Shop:
         self._counts[kind] += 1
         service = EventService(
             name, handler, broker=self.broker, store=self.stores[kind], clock=self.clock,
-            logger=self.logger, config=self.config,
+            logger=self.logger, config=self.configs[kind],
         )
         self.services.append(service)
         return service
@@ -141,13 +143,17 @@ def build_shop(
     instances: Mapping[str, int] | None = None,
     catalog: Catalog = DEFAULT_CATALOG,
     config: ServiceConfig | None = None,
+    per_kind: Mapping[str, ServiceConfig] | None = None,
     logger: Any = None,
     create_topics: bool = True,
     partitions: int = 3,
 ) -> Shop:
-    """Seed inventory stock (existing stock is kept), optionally create topics, build the instances."""
+    """Seed inventory stock (existing stock is kept), optionally create topics, build the instances.
+
+    ``config`` applies to every kind; ``per_kind`` replaces it for some (e.g. a slower inventory).
+    """
     config = config or ServiceConfig()
-    shop = Shop(broker, stores, clock, ids, catalog=catalog, config=config, logger=logger)
+    shop = Shop(broker, stores, clock, ids, catalog=catalog, config=config, logger=logger, per_kind=per_kind)
     with stores["inventory"].transaction() as tx:
         for product, units in catalog.stock.items():
             tx.seed_stock(product, units)

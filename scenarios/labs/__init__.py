@@ -1,27 +1,33 @@
-"""The troubleshooting labs: break it, see it, fix it, prove it, in sim and kafka mode.
+"""The labs, one folder each: ``scenarios/labs/<name>/__init__.py`` exports ``LAB`` (scenarios.engine.lab).
 
-Each module defines one ``LabDefinition`` (``LAB``); ``LABS`` lists them in teaching order.
-``SCENARIOS`` are the ones ``kafkalab scenario run`` gets from here (poison-pill's scenario is the
-core one in scenarios/poison_pill.py; the lab adds the no-DLQ stage in learner mode).
+The registry discovers the folders, so adding a lab is adding a folder (and its page in docs/labs/).
+``LABS`` is in teaching order (each lab's ``rank``).
 """
 
 from __future__ import annotations
 
-from scenarios.labs import connectivity, consumer_lag, poison, startup_race
-from scenarios.labs.base import LabDefinition
+import importlib
+import pkgutil
+from pathlib import Path
 
-LABS: dict[str, LabDefinition] = {m.LAB.name: m.LAB for m in (connectivity, startup_race, poison, consumer_lag)}
+from scenarios.engine.lab import Lab
 
 
-def get(name: str) -> LabDefinition:
+def _discover() -> dict[str, Lab]:
+    found = []
+    for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        if info.ispkg and not info.name.startswith("_"):
+            lab = getattr(importlib.import_module(f"{__name__}.{info.name}"), "LAB", None)
+            if isinstance(lab, Lab):
+                found.append(lab)
+    return {lab.name: lab for lab in sorted(found, key=lambda lab: (lab.rank, lab.name))}
+
+
+LABS: dict[str, Lab] = _discover()
+
+
+def get(name: str) -> Lab:
     try:
         return LABS[name]
     except KeyError:
-        raise KeyError(f"no lab {name!r}; try one of: {', '.join(LABS)}") from None
-
-
-def lab_scenarios() -> dict:
-    """Scenario objects for ``scenarios.catalog``: connectivity, startup-race, consumer-lag."""
-    from scenarios.labs.scenario_entry import lab_scenario
-
-    return {name: lab_scenario(LABS[name]) for name in ("connectivity", "startup-race", "consumer-lag")}
+        raise KeyError(f"no lab {name!r}; the labs are {', '.join(LABS)}") from None

@@ -156,13 +156,13 @@ def measure_python(bootstrap: str, topic: str, knobs: Knobs, workload: Workload,
 def measure_grid(spec: GridSpec, bootstrap: str, *, on_step: StepCallback | None = None,
                  keep_topic: bool = False) -> GridResult:
     """Every cell, ``spec.runs`` Python runs and ``spec.perf_test_runs`` perf-test runs each."""
-    from adapters.kafka_broker import KafkaBroker
     from adapters.kafka_tuning import librdkafka_version
+    from scenarios import root
     from services.ports import TopicSpec
 
     workload = spec.workload
     topic = f"kl-tune-{uuid.uuid4().hex[:10]}"
-    admin = KafkaBroker(bootstrap, client_prefix="kafkalab-tune").admin()
+    admin = root.kafka_broker(bootstrap, client_prefix="kafkalab-tune").admin()
     admin.create_topics([TopicSpec(topic, partitions=workload.partitions)])
     result = GridResult(spec, bootstrap, topic, [CellResult(c) for c in spec.cells()], librdkafka_version(),
                         started_at=time.time(), load_before=os.getloadavg())

@@ -12,7 +12,7 @@ from adapters.avro_codec import AvroCodec
 from adapters.kafka_broker import KafkaBroker
 from adapters.memory_store import memory_stores
 from adapters.registry_client import ConfluentRegistry, connect
-from scenarios.service_main import WallClock
+from scenarios.root import WallClock
 from services import schemas
 from services.events import Event, Topics
 from services.handling import ServiceConfig

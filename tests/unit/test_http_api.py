@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from scenarios.http_api import OrderHttpServer, serve_in_thread
-from scenarios.sim_stack import SimStack
+from scenarios.stack.sim_stack import SimStack
+from scenarios.web.http_api import OrderHttpServer, serve_in_thread
 
 HAPPY = {"customerId": "cust_happy_path", "productId": "prod_123", "quantity": 2, "amount": 250.50}
 TOO_MANY = {"customerId": "cust_large_quantity", "productId": "prod_123", "quantity": 10, "amount": 250.00}

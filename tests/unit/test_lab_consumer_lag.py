@@ -1,19 +1,10 @@
 from __future__ import annotations
 
-import pytest
-
-from scenarios.lag_chart import sparkline
-from tests.unit.test_lab_helpers import edit_setting, lab_json
+from scenarios.present.lag_chart import sparkline
+from tests.unit.test_lab_helpers import edit_setting, lab_dir, lab_json  # noqa: F401  (lab_dir is a fixture)
 
 
-@pytest.fixture
-def lab_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("KAFKALAB_LAB_DIR", str(tmp_path))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-def test_consumer_lag_lab_drains_once_inventory_scales_to_the_partition_count(lab_dir, capsys):
+def test_consumer_lag_lab_drains_once_inventory_scales_to_the_partition_count(lab_dir, capsys):  # noqa: F811
     assert lab_json(capsys, "lab", "start", "consumer-lag")[0] == 0
     code, verdict = lab_json(capsys, "lab", "check", "consumer-lag")
     assert code == 1 and "Lag" in verdict["hint"]
@@ -25,10 +16,10 @@ def test_consumer_lag_lab_drains_once_inventory_scales_to_the_partition_count(la
 
 
 def test_members_beyond_the_partition_count_sit_idle():
-    from scenarios.labs import consumer_lag
+    from scenarios import session
 
-    run = consumer_lag.run({"inventory_instances": 5}, 0)
-    assert sorted(run.members.values()) == [0, 0, 1, 1, 1]
+    outcome = session.check("consumer-lag", {"inventory_instances": 5})
+    assert sorted(outcome.last.members["inventory"].values()) == [0, 0, 1, 1, 1]
 
 
 def test_sparkline_scales_to_the_peak():
@@ -37,7 +28,8 @@ def test_sparkline_scales_to_the_peak():
 
 
 def test_kafka_cli_describe_table_is_parsed_per_partition():
-    from scenarios.labs.kafka_lag import cli_check, parse_describe
+    from scenarios.labs.consumer_lag.story import cli_check
+    from scenarios.worlds.kafka_cli import parse_describe
 
     text = """
 Consumer group 'g' has no active members.

@@ -6,6 +6,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from scenarios.cli import main
 
 
@@ -24,3 +26,10 @@ def edit_setting(lab_dir: Path, table: str, key: str, value: str) -> None:
     tail, n = re.subn(rf"(?m)^{re.escape(key)} = .*$", f"{key} = {value}", tail, count=1)
     assert n == 1, f"{key} not in [{table}] of {path}"
     path.write_text(head + tail)
+
+
+@pytest.fixture
+def lab_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("KAFKALAB_LAB_DIR", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

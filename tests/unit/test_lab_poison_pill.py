@@ -5,16 +5,10 @@ import json
 import pytest
 
 from scenarios.cli import main
-from tests.unit.test_lab_helpers import edit_setting, lab_json
+from tests.unit.test_lab_helpers import edit_setting, lab_dir, lab_json  # noqa: F401  (lab_dir is a fixture)
 
 
-@pytest.fixture
-def lab_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("KAFKALAB_LAB_DIR", str(tmp_path))
-    return tmp_path
-
-
-def test_poison_pill_lab_is_stuck_without_dlq_and_passes_with_it(lab_dir, capsys):
+def test_poison_pill_lab_is_stuck_without_dlq_and_passes_with_it(lab_dir, capsys):  # noqa: F811
     assert lab_json(capsys, "lab", "start", "poison-pill")[0] == 0
     code, verdict = lab_json(capsys, "lab", "check", "poison-pill")
     failed = {c["name"]: c["detail"] for c in verdict["checks"] if not c["passed"]}
@@ -25,22 +19,20 @@ def test_poison_pill_lab_is_stuck_without_dlq_and_passes_with_it(lab_dir, capsys
     assert code == 0 and verdict["passed"], verdict
 
     capsys.readouterr()
-    assert main(["dlq", "list", "--topic", "payments.dlq", "--json"]) == 0
+    assert main(["dlq", "list", "payments.dlq", "--json"]) == 0
     letters = json.loads(capsys.readouterr().out)["dead_letters"]
     assert len(letters) == 1
     assert letters[0]["source"].startswith("payments[") and "prod_ignore" in letters[0]["error"]
 
 
-def test_poison_scenario_one_partition_stuck_others_flow_then_dlq():
-    from scenarios.labs import poison
-
-    outcome = poison.scenario("sim", 0)
+def test_poison_demo_one_partition_stuck_others_flow_then_dlq(demos):
+    outcome = demos["poison-pill"]
     assert outcome.passed, [c for c in outcome.checks if not c.passed]
     assert outcome.dlq.get("payments.dlq") == 1
 
 
 def test_redrive_adds_a_count_and_refuses_a_record_that_keeps_failing():
-    from scenarios.labs import dlq
+    from scenarios.ops import dlq
     from services.ports import Record
 
     headers = (("event-type", b"PaymentCompleted"), ("dlq-source-topic", b"payments"), ("dlq-error", b"boom"))

@@ -1,17 +1,9 @@
 from __future__ import annotations
 
-import pytest
-
-from tests.unit.test_lab_helpers import edit_setting, lab_json
+from tests.unit.test_lab_helpers import edit_setting, lab_dir, lab_json  # noqa: F401  (lab_dir is a fixture)
 
 
-@pytest.fixture
-def lab_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("KAFKALAB_LAB_DIR", str(tmp_path))
-    return tmp_path
-
-
-def test_startup_race_lab_needs_readiness_wait_and_retry_budget(lab_dir, capsys):
+def test_startup_race_lab_needs_readiness_wait_and_retry_budget(lab_dir, capsys):  # noqa: F811
     assert lab_json(capsys, "lab", "start", "startup-race")[0] == 0
     code, verdict = lab_json(capsys, "lab", "check", "startup-race")
     assert code == 1 and "wait_for_broker" in verdict["hint"]
@@ -26,10 +18,8 @@ def test_startup_race_lab_needs_readiness_wait_and_retry_budget(lab_dir, capsys)
     assert "24/24" in verdict["checks"][0]["detail"]
 
 
-def test_startup_race_scenario_shows_refused_then_coordinator_then_every_order_passes():
-    from scenarios.labs import startup_race
-
-    outcome = startup_race.scenario("sim", 0)
+def test_startup_race_demo_shows_refused_then_coordinator_then_every_order_passes(demos):
+    outcome = demos["startup-race"]
     assert outcome.passed, [c for c in outcome.checks if not c.passed]
     details = " ".join(c.detail for c in outcome.checks)
     assert "Connection refused" in details and "Coordinator not available" in details

@@ -55,3 +55,103 @@ def test_only_adapters_import_kafka_and_postgres_clients() -> None:
     for package in ("sim", "services", "scenarios", "compose"):
         for path, names in imports_of(package).items():
             assert not {"confluent_kafka", "psycopg"} & names, path
+
+
+@pytest.mark.parametrize("package", ["compose", "sim"])
+def test_compose_and_sim_import_nothing_of_scenarios(package: str) -> None:
+    offenders = [path for path, names in imports_of(package).items() if "scenarios" in names]
+    assert offenders == []
+
+
+# ---------------------------------------------------------------- rooms inside scenarios/ (docs/architecture.md)
+
+# Each room may import only rooms of a lower rank (and itself). Top-level modules named *_cli are
+# command groups (rank of cli); tuning is the producer-tuning tool (rank of stack).
+ROOMS = {
+    "validation": 0,
+    "settings": 1, "logs": 1,
+    "root": 2,
+    "engine": 3,
+    "ops": 4,
+    "worlds": 5,
+    "labs": 6,
+    "present": 7, "web": 7,
+    "session": 8,
+    "learner": 9, "stack": 9, "tuning": 9,
+    "cli": 10,
+    "__main__": 11,
+}
+
+
+def room_of(path: str) -> str:
+    parts = Path(path).with_suffix("").parts  # ("scenarios", "engine", "runner")
+    name = parts[1] if len(parts) > 1 else "__init__"
+    return "cli" if name.endswith("_cli") else name
+
+
+def scenario_imports() -> dict[str, set[str]]:
+    """scenarios module path -> the rooms of scenarios it imports (absolute imports only)."""
+    found: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "scenarios").rglob("*.py")):
+        rooms: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module] + ([f"{node.module}.{a.name}" for a in node.names] if node.module == "scenarios"
+                                         else [])
+            for name in names:
+                parts = name.split(".")
+                if parts[0] == "scenarios" and len(parts) > 1:
+                    rooms.add("cli" if parts[1].endswith("_cli") else parts[1])
+        found[str(path.relative_to(ROOT))] = rooms
+    return found
+
+
+def test_every_module_of_scenarios_lives_in_a_named_room() -> None:
+    unknown = {p for p in scenario_imports() if room_of(p) not in ROOMS and room_of(p) != "__init__"}
+    assert unknown == set(), "name the room in ROOMS and in docs/architecture.md"
+
+
+def test_rooms_import_only_rooms_of_a_lower_rank() -> None:
+    offenders = {}
+    for path, rooms in scenario_imports().items():
+        own = room_of(path)
+        if own == "__init__":
+            continue
+        bad = {r for r in rooms if r != own and ROOMS.get(r, 99) >= ROOMS[own]}
+        if bad:
+            offenders[path] = sorted(bad)
+    assert offenders == {}
+
+
+def test_labs_are_mode_free_they_know_the_engine_only() -> None:
+    for path, names in imports_of("scenarios/labs").items():
+        assert not {"sim", "adapters", "compose", "confluent_kafka", "psycopg"} & names, path
+    for path, rooms in scenario_imports().items():
+        if room_of(path) == "labs":
+            assert rooms <= {"engine", "labs"}, (path, rooms)
+
+
+def test_no_lab_module_is_named_for_one_mode() -> None:
+    named = [p.name for p in (ROOT / "scenarios" / "labs").rglob("*.py") if p.name.startswith(("kafka_", "sim_"))]
+    assert named == []
+
+
+BUILT_ONLY_IN_THE_ROOT = {"KafkaBroker", "PostgresStore", "MemoryStore", "World", "SimBroker", "build_shop", "Shop",
+                          "EventService", "OrderApi", "WallClock", "SeededIds", "RandomIds"}
+
+
+def test_only_the_composition_root_builds_brokers_stores_clocks_ids_and_services() -> None:
+    offenders = []
+    for path in sorted((ROOT / "scenarios").rglob("*.py")):
+        if path.name == "root.py" and path.parent.name == "scenarios":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+                if name in BUILT_ONLY_IN_THE_ROOT:
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}(...)")
+    assert offenders == []

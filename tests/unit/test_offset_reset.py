@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scenarios.cli import main
-from scenarios.offsets_cli import Refused, _duration_ms
+from scenarios.cli.offsets import Refused, _duration_ms
 from services.offset_reset import LogFacts, ResetTarget, plan_reset
 from services.ports import InvalidConfig, TopicPartition
 

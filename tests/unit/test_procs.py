@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.cmd_services import parse_scale
-from scenarios.procs import Supervisor, is_alive
+from scenarios.cli.services import parse_scale
+from scenarios.stack.supervisor import Supervisor, is_alive
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 

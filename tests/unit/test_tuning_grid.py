@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from scenarios.tuning.cli import register, spec_from_args
+from scenarios.cli.tune import register, spec_from_args
 from scenarios.tuning.grid import GridSpec, Knobs, TuningError, build, default_grid
 
 

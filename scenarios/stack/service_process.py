@@ -1,0 +1,154 @@
+"""One service instance as a real OS process: ``kafkalab service run NAME --instance K``.
+
+The process builds its service over the real broker (``KafkaBroker``) and its own PostgreSQL schema,
+then loops ``step()`` (poll with a short timeout, handle, publish the outbox, commit) until SIGTERM or
+SIGINT. Shutdown finishes the current step, then closes the consumer, which leaves the group so its
+partitions move to the other members at once rather than after session.timeout.ms.
+
+The order process also serves the HTTP API. Design: the HTTP threads and the consumer loop share
+only the order store (PostgreSQL, one schema). ``POST /orders`` inserts the PENDING order and its
+OrderCreated into the outbox in one transaction; the loop's next step publishes the outbox. So the
+HTTP side never touches a Kafka client, an accepted order can never be lost (it is durable before the
+201), and any order instance — this one or another — may publish it. ``GET /orders/{id}`` reads the
+same store, which the loop updates as payment and inventory outcomes arrive.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from scenarios import root
+from scenarios.settings import Settings
+from services.catalog import DEFAULT_CATALOG
+from services.events import Topics
+from services.order_api import OrderApi
+from services.runner import EventService, Handler, ServiceConfig
+from services.saga import InventoryHandler, OrderHandler, PaymentHandler
+from services.shop import ensure_topics
+
+SERVICE_NAMES = ("order", "payment", "inventory")
+POLL_TIMEOUT_S = 0.25  # bounds both shutdown latency and how long a new order waits in the outbox
+IDLE_BACKOFF_S = 0.2  # when a step fails fast (broker down), do not spin
+
+
+def make_handler(name: str) -> Handler:
+    if name == "order":
+        return OrderHandler()
+    if name == "payment":
+        return PaymentHandler()
+    if name == "inventory":
+        return InventoryHandler(DEFAULT_CATALOG)
+    raise ValueError(f"unknown service {name!r}; expected one of {', '.join(SERVICE_NAMES)}")
+
+
+def group_id(name: str, prefix: str = "") -> str:
+    """The consumer group of service ``name``: ``order-service``, ``payment-service``, ..."""
+    return f"{prefix}{make_handler(name).group_id}"
+
+
+@dataclass
+class ServiceOptions:
+    name: str
+    settings: Settings  # bootstrap servers and database URL
+    instance: int = 0
+    prefix: str = ""  # topics, groups and schemas; "" in normal use
+    host: str = "127.0.0.1"
+    port: int = 3000
+
+
+@dataclass
+class LoopStats:
+    """What the loop has done; read (not written) by the HTTP health check on another thread."""
+
+    steps: int = 0
+    work: int = 0
+    errors: int = 0
+    started_ms: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
+
+
+class StopFlag:
+    """Set by SIGTERM/SIGINT; the loop checks it between steps."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def install(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda signum, _frame: self.event.set())
+
+    @property
+    def stopping(self) -> bool:
+        return self.event.is_set()
+
+
+def run_service(opts: ServiceOptions, stop: StopFlag | None = None) -> int:
+    """Run one instance until stopped. Returns the process exit code."""
+    if stop is None:
+        stop = StopFlag()
+        stop.install()
+    name = f"{opts.name}-{opts.instance}"
+    log = structlog.get_logger("kafkalab.service").bind(service=name)
+    handler = make_handler(opts.name)
+    topics = Topics.with_prefix(opts.prefix) if opts.prefix else Topics()
+    config = ServiceConfig(poll_timeout_s=POLL_TIMEOUT_S, topics=topics, group_prefix=opts.prefix)
+    clock = root.wall_clock()
+    broker = root.kafka_broker(opts.settings.bootstrap)
+    store = root.postgres_store(opts.settings.database_url_or_local(), root.service_schema(opts.name, opts.prefix))
+    if opts.name == "inventory":
+        with store.transaction() as tx:
+            for product, units in DEFAULT_CATALOG.stock.items():
+                tx.seed_stock(product, units)  # existing stock is kept across restarts
+    try:
+        ensure_topics(broker.admin(), topics=topics)
+    except Exception as exc:  # the loop copes with a broker that is not there yet
+        log.warning("topics not ensured", error=repr(exc))
+    service = root.event_service(name, handler, broker=broker, store=store, clock=clock, logger=log, config=config)
+    stats = LoopStats()
+    server = None
+    if opts.name == "order":
+        server = _serve_http(opts, root.order_api(store, clock, root.random_ids(), topics), stats, service.group_id)
+        log.info("http listening", host=opts.host, port=server.port)
+    log.info("started", group_id=service.group_id, bootstrap=opts.settings.bootstrap, pid=os.getpid())
+    try:
+        _loop(service, stats, stop, log)
+    finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        service.close()  # leaves the group
+        store.close()
+        log.info("stopped", steps=stats.steps, work=stats.work)
+    return 0
+
+
+def _loop(service: EventService, stats: LoopStats, stop: StopFlag, log: Any) -> None:
+    while not stop.stopping:
+        began = time.monotonic()
+        try:
+            work = service.step()
+        except Exception:  # a bug must not kill the consumer: log it, back off, go on
+            stats.errors += 1
+            log.exception("step failed")
+            stop.event.wait(1.0)
+            continue
+        stats.steps += 1
+        stats.work += work
+        if work == 0 and time.monotonic() - began < POLL_TIMEOUT_S / 2:
+            stop.event.wait(IDLE_BACKOFF_S)
+
+
+def _serve_http(opts: ServiceOptions, api: OrderApi, stats: LoopStats, group: str) -> Any:
+    from scenarios.web.http_api import OrderApiEndpoints, serve_in_thread
+
+    def details() -> dict[str, Any]:
+        return {"service": f"{opts.name}-{opts.instance}", "group": group, "steps": stats.steps}
+
+    endpoints = OrderApiEndpoints(api, ready=lambda: stats.steps > 0, details=details)
+    return serve_in_thread(endpoints, opts.host, opts.port)

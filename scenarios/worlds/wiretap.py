@@ -1,0 +1,111 @@
+"""The services' broker as the world observes it: rebalances and redeliveries, in either world; and
+the crash fault point (an instance dies after handling a batch, before committing it).
+
+Wraps the broker port without changing what it does: each consumer's ``subscribe`` gets assignment
+callbacks (the simulator calls them inside poll, confluent-kafka inside poll too), and ``poll``
+notes offsets a group is handed again. Everything else passes through (fault injection still
+reaches the simulated client underneath).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from scenarios.engine.observation import Rebalance
+from services.ports import Broker, ConsumerConfig, ProducerConfig, Record, TopicPartition
+
+
+class Killed(Exception):
+    """The instance's process dies here: after handling and publishing a batch, before committing it."""
+
+
+class Wiretap:
+    """What every consumer of the world saw. Thread-safe: kafka-world instances run in threads."""
+
+    def __init__(self, now_ms: Callable[[], int], group_name: Callable[[str], str] = str) -> None:
+        self.now_ms = now_ms
+        self.group_name = group_name  # physical group id -> the one people read (no run prefix)
+        self.rebalances: list[Rebalance] = []
+        self.redeliveries: dict[str, int] = {}
+        self._seen: dict[str, dict[tuple[str, int], int]] = {}  # group -> partition -> highest offset + 1
+        self._lock = threading.Lock()
+
+    def assigned(self, group: str, member: str, assigned: Sequence[TopicPartition],
+                 revoked: Sequence[TopicPartition]) -> None:
+        with self._lock:
+            self.rebalances.append(Rebalance(self.now_ms(), self.group_name(group), member,
+                                             tuple(map(str, assigned)), tuple(map(str, revoked))))
+
+    def polled(self, group: str, records: Sequence[Record]) -> None:
+        with self._lock:
+            seen = self._seen.setdefault(group, {})
+            again = 0
+            for r in records:
+                key = (r.topic, r.partition)
+                if r.offset < seen.get(key, 0):
+                    again += 1
+                else:
+                    seen[key] = r.offset + 1
+            if again:
+                name = self.group_name(group)
+                self.redeliveries[name] = self.redeliveries.get(name, 0) + again
+
+
+class TappedConsumer:
+    def __init__(self, inner: Any, tap: Wiretap, config: ConsumerConfig) -> None:
+        self._inner = inner
+        self._tap = tap
+        self._config = config
+        self._armed = False
+
+    def arm_crash(self) -> None:
+        """A crash fault: the next commit does not happen; the process dies there instead."""
+        self._armed = True
+
+    def commit(self, offsets: Any = None) -> None:
+        if self._armed:
+            raise Killed(self._config.client_id)
+        self._inner.commit(offsets)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def subscribe(self, topics: Sequence[str], *, on_assign: Any = None, on_revoke: Any = None) -> None:
+        group, member = self._config.group_id, self._config.client_id
+
+        def assigned(partitions: list[TopicPartition]) -> None:
+            self._tap.assigned(group, member, partitions, ())
+            if on_assign is not None:
+                on_assign(partitions)
+
+        def revoked(partitions: list[TopicPartition]) -> None:
+            self._tap.assigned(group, member, (), partitions)
+            if on_revoke is not None:
+                on_revoke(partitions)
+
+        self._inner.subscribe(topics, on_assign=assigned, on_revoke=revoked)
+
+    def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[Record]:
+        records = self._inner.poll(max_records, timeout)
+        if records:
+            self._tap.polled(self._config.group_id, records)
+        return records
+
+
+class TappedBroker:
+    """``services.ports.Broker`` whose consumers report to ``tap``."""
+
+    def __init__(self, inner: Broker, tap: Wiretap) -> None:
+        self.inner = inner
+        self.tap = tap
+
+    def producer(self, config: ProducerConfig | None = None) -> Any:
+        return self.inner.producer(config)
+
+    def consumer(self, config: ConsumerConfig) -> Any:
+        return TappedConsumer(self.inner.consumer(config), self.tap, config)
+
+    def admin(self) -> Any:
+        return self.inner.admin()

@@ -1,0 +1,39 @@
+"""The labs against a real broker and PostgreSQL (marker ``kafka``): the same lab folders, kafka mode."""
+
+from __future__ import annotations
+
+import pytest
+
+from scenarios import session
+from scenarios.settings import Settings
+
+pytestmark = pytest.mark.kafka
+
+
+@pytest.fixture(scope="module")
+def settings(kafka_bootstrap) -> Settings:
+    return Settings.resolve({"bootstrap": kafka_bootstrap})
+
+
+@pytest.mark.parametrize("name", ["happy-path", "stock-rollback", "poison-pill"])
+def test_lab_demo_passes_against_real_kafka(name, settings):
+    outcome = session.demo(name, "kafka", 0, settings)
+    assert outcome.passed, [(c.name, c.detail) for c in outcome.checks if not c.passed]
+    assert outcome.trace_sha256 is None
+
+
+def test_a_kafka_run_removes_its_topics_and_schemas_unless_asked_to_keep_them(settings):
+    from scenarios import root
+    from scenarios.worlds.kafka import delete_run
+
+    admin = root.kafka_broker(settings.bootstrap).admin()
+    before = set(admin.list_topics())
+    assert session.check("happy-path", {"amount": 250.50}, "kafka", 0, settings).passed
+    assert {t for t in admin.list_topics() if t.startswith("kl-")} - before == set()
+
+    kept_run = session.check("happy-path", {"amount": 250.50}, "kafka", 0, settings, keep=True)
+    assert kept_run.passed
+    kept = {t for t in admin.list_topics() if t.startswith("kl-")} - before
+    assert len(kept) == 6  # orders, payments, inventory and their .dlq topics
+    delete_run(settings, kept_run.last.run_prefix)
+    assert {t for t in admin.list_topics() if t.startswith("kl-")} - before == set()
