@@ -21,7 +21,6 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from adapters.memory_registry import MemoryRegistry
 from services import registry as port
 
-
 # The port's exceptions as (HTTP status, error code), the codes Apicurio and Confluent both use.
 _CODES: dict[type[port.RegistryError], tuple[int, int]] = {
     port.SubjectNotFound: (404, 40401),
