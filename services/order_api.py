@@ -5,18 +5,21 @@ PENDING and puts its OrderCreated in the order service's outbox. The next order-
 instance) publishes it; ``OrderService.publish_pending()`` does it at once if the caller wants. A body
 that fails validation raises ``ValidationError`` naming the field, and nothing is written or produced.
 
-Body rules: ``customerId`` non-empty string; ``productId`` a product of the catalog; ``quantity`` an
-integer (not a bool) from 1 to 1,000,000; ``amount`` a number (not a bool) above 0, at most
-10,000,000 and with at most two decimals (money is kept in integer cents).
+Body rules: ``customerId`` a non-blank string of at most 64 characters with no control characters
+and no lone surrogates (text the order store and the events must carry as it is); ``productId`` a
+product of the catalog; ``quantity`` an integer (not a bool) from 1 to 1,000,000; ``amount`` a number
+(an int, float or Decimal, not a bool) above 0, at most 10,000,000 and with at most two decimals
+(money is kept in integer cents).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
 from services.catalog import DEFAULT_CATALOG, Catalog
@@ -27,7 +30,13 @@ from services.ports import Clock, Order, StateStore
 
 MAX_QUANTITY = 1_000_000
 MAX_AMOUNT = Decimal(10_000_000)
+_CENT = Decimal("0.01")
+_AMOUNT_RANGE = f"must be above 0 and at most {MAX_AMOUNT}"
 _MAX_WHOLE_AMOUNT = 10_000_000  # MAX_AMOUNT as an int
+MAX_TEXT_LENGTH = 64
+# C0 and C1 control characters (NUL included), and surrogates: a lone one cannot be encoded as UTF-8.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
 
 
 class ValidationError(ValueError):
@@ -51,7 +60,7 @@ def parse_body(body: Mapping[str, Any] | bytes | str) -> Mapping[str, Any]:
     if isinstance(body, bytes | str):
         try:
             body = json.loads(body)
-        except (UnicodeDecodeError, ValueError):
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             raise ValidationError("body", "must be a JSON object") from None
     if not isinstance(body, Mapping):
         raise ValidationError("body", "must be a JSON object")
@@ -61,12 +70,8 @@ def parse_body(body: Mapping[str, Any] | bytes | str) -> Mapping[str, Any]:
 def validate_order(body: Mapping[str, Any] | bytes | str, catalog: Catalog = DEFAULT_CATALOG) -> OrderRequest:
     """The request in ``body``, or ValidationError naming the first bad field."""
     body = parse_body(body)
-    customer_id = body.get("customerId")
-    if not isinstance(customer_id, str) or not customer_id.strip():
-        raise ValidationError("customerId", "must be a non-empty string")
-    product_id = body.get("productId")
-    if not isinstance(product_id, str) or not product_id:
-        raise ValidationError("productId", "must be a non-empty string")
+    customer_id = check_text("customerId", body.get("customerId"))
+    product_id = check_text("productId", body.get("productId"))
     if not catalog.knows(product_id):
         raise ValidationError("productId", f"unknown product {product_id!r}")
     quantity = body.get("quantity")
@@ -77,13 +82,29 @@ def validate_order(body: Mapping[str, Any] | bytes | str, catalog: Catalog = DEF
     return OrderRequest(customer_id, product_id, quantity, amount_to_cents(body.get("amount")))
 
 
+def check_text(field: str, value: Any) -> str:
+    """``value`` if it is a non-blank string fit to store as it is, else ValidationError naming ``field``."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(field, "must be a non-empty string")
+    if len(value) > MAX_TEXT_LENGTH:
+        raise ValidationError(field, f"must be at most {MAX_TEXT_LENGTH} characters")
+    if _CONTROL_CHARACTERS.search(value):
+        raise ValidationError(field, "must not contain control characters")
+    if _SURROGATES.search(value):
+        raise ValidationError(field, "must be valid Unicode (no lone surrogates)")
+    return value
+
+
 def amount_to_cents(amount: Any) -> int:
     cents = _plain_cents(amount)
     if cents is not None:
         return cents
-    if isinstance(amount, bool) or not isinstance(amount, int | float):
+    if isinstance(amount, bool) or not isinstance(amount, int | float | Decimal):
         raise ValidationError("amount", "must be a number")
-    if isinstance(amount, float) and not math.isfinite(amount):
+    if isinstance(amount, int):  # an int in range took the plain path; str() of a huge one would fail
+        raise ValidationError("amount", _AMOUNT_RANGE)
+    finite = amount.is_finite() if isinstance(amount, Decimal) else math.isfinite(amount)
+    if not finite:
         raise ValidationError("amount", "must be a finite number")
     try:
         # str() first: 250.5 becomes Decimal("250.5"), not the binary float's long expansion.
@@ -91,11 +112,13 @@ def amount_to_cents(amount: Any) -> int:
     except InvalidOperation:
         raise ValidationError("amount", "must be a number") from None
     if exact <= 0 or exact > MAX_AMOUNT:
-        raise ValidationError("amount", f"must be above 0 and at most {MAX_AMOUNT}")
-    cents = exact * 100
-    if cents != cents.to_integral_value():
+        raise ValidationError("amount", _AMOUNT_RANGE)
+    # quantize, not exact * 100: multiplying rounds to the context's 28 digits, so 1.000...0001 with
+    # thousands of digits would pass as 1.00. An in-range amount in cents has at most 12 digits.
+    whole_cents = exact.quantize(_CENT, rounding=ROUND_DOWN)
+    if whole_cents != exact:
         raise ValidationError("amount", "must have at most two decimals")
-    return int(cents)
+    return int(whole_cents * 100)
 
 
 def _plain_cents(amount: Any) -> int | None:

@@ -120,8 +120,7 @@ def run_service(opts: ServiceOptions, stop: StopFlag | None = None) -> int:
         _loop(service, stats, stop, log)
     finally:
         if server is not None:
-            server.shutdown()
-            server.server_close()
+            server.close()
         service.close()  # leaves the group
         store.close()
         log.info("stopped", steps=stats.steps, work=stats.work)
@@ -145,7 +144,8 @@ def _loop(service: EventService, stats: LoopStats, stop: StopFlag, log: Any) -> 
 
 
 def _serve_http(opts: ServiceOptions, api: OrderApi, stats: LoopStats, group: str) -> Any:
-    from scenarios.web.http_api import OrderApiEndpoints, serve_in_thread
+    from scenarios.web.endpoints import OrderApiEndpoints
+    from scenarios.web.server import serve_in_thread
 
     def details() -> dict[str, Any]:
         return {"service": f"{opts.name}-{opts.instance}", "group": group, "steps": stats.steps}

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from scenarios import root
-from scenarios.web.http_api import OrderApiEndpoints
+from scenarios.web.endpoints import OrderApiEndpoints
 from services.ports import Record
 from services.shop import Shop
 
@@ -69,7 +69,7 @@ class SimStack:
 def run_sim_stack(host: str, port: int, instances: Mapping[str, int], seed: int, echo: Any = print) -> int:
     """Serve the shop on the simulator until Ctrl-C."""
     from scenarios.stack.service_process import StopFlag
-    from scenarios.web.http_api import serve_in_thread
+    from scenarios.web.server import serve_in_thread
 
     root.configure_process_logging()
     stack = SimStack(seed, instances)
@@ -83,8 +83,7 @@ def run_sim_stack(host: str, port: int, instances: Mapping[str, int], seed: int,
         stack.drive(stop)
     finally:
         stop.set()
-        server.shutdown()
-        server.server_close()
+        server.close()
         stack.close()
     echo("sim stack stopped")
     return 0

@@ -6,12 +6,13 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from email.message import Message
 from typing import Any
 
 import pytest
 
 from scenarios.stack.sim_stack import SimStack
-from scenarios.web.http_api import OrderHttpServer, serve_in_thread
+from scenarios.web.server import OrderHttpServer, serve_in_thread
 
 HAPPY = {"customerId": "cust_happy_path", "productId": "prod_123", "quantity": 2, "amount": 250.50}
 TOO_MANY = {"customerId": "cust_large_quantity", "productId": "prod_123", "quantity": 10, "amount": 250.00}
@@ -29,11 +30,10 @@ def stack() -> Iterator[SimStack]:
 def server(stack: SimStack) -> Iterator[OrderHttpServer]:
     server = serve_in_thread(stack.endpoints(), "127.0.0.1", 0)
     yield server
-    server.shutdown()
-    server.server_close()
+    server.close()
 
 
-def call(server: OrderHttpServer, method: str, path: str, body: bytes | None = None) -> tuple[int, Any, dict]:
+def call(server: OrderHttpServer, method: str, path: str, body: bytes | None = None) -> tuple[int, Any, Message]:
     request = urllib.request.Request(
         f"http://127.0.0.1:{server.port}{path}",
         data=body,
@@ -42,12 +42,12 @@ def call(server: OrderHttpServer, method: str, path: str, body: bytes | None = N
     )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, json.loads(response.read()), dict(response.headers)
+            return response.status, json.loads(response.read()), response.headers
     except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read()), dict(error.headers)
+        return error.code, json.loads(error.read()), error.headers
 
 
-def post_order(server: OrderHttpServer, body: dict[str, Any]) -> tuple[int, Any, dict]:
+def post_order(server: OrderHttpServer, body: dict[str, Any]) -> tuple[int, Any, Message]:
     return call(server, "POST", "/orders", json.dumps(body).encode())
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -49,6 +50,14 @@ class FixedClock:
         ({"amount": float("inf")}, "amount"),
         ({"amount": 0.001}, "amount"),
         ({"amount": 10**12}, "amount"),
+        ({"amount": 10**5000}, "amount"),  # past int-to-str's 4,300-digit limit
+        ({"amount": Decimal("1." + "0" * 60 + "1")}, "amount"),  # 28-digit arithmetic would round it
+        ({"amount": Decimal("NaN")}, "amount"),
+        ({"customerId": "cust\x00"}, "customerId"),  # PostgreSQL cannot store NUL
+        ({"customerId": "cust\x9b"}, "customerId"),
+        ({"customerId": "cust\ud800"}, "customerId"),  # cannot be encoded as UTF-8
+        ({"customerId": "c" * 65}, "customerId"),
+        ({"productId": "prod_\x00"}, "productId"),
     ],
 )
 def test_invalid_field_is_named(change: dict, field: str) -> None:
@@ -77,6 +86,8 @@ def test_amounts_become_exact_cents() -> None:
     assert validate_order({**HAPPY, "amount": 99}).amount_cents == 9900
     assert validate_order({**HAPPY, "amount": 0.1}).amount_cents == 10
     assert validate_order(json.dumps(HAPPY).encode()).amount_cents == 25050
+    assert validate_order({**HAPPY, "amount": Decimal("250.500")}).amount_cents == 25050
+    assert validate_order({**HAPPY, "amount": Decimal("1E+3")}).amount_cents == 100000
 
 
 def test_place_order_stores_pending_order_and_queues_order_created() -> None:
