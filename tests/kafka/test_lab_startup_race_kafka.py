@@ -71,7 +71,9 @@ def test_startup_race_scenario_in_kafka_mode_naive_dies_then_every_order_complet
     before = _private_dirs()
     capsys.readouterr()
     code = main(["scenario", "run", "startup-race", "--mode", "kafka", "--json"])
-    payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    out, err = capsys.readouterr()
+    assert out.strip(), f"exit {code}, nothing on stdout; stderr ends: {err[-2000:]}"
+    payload = json.loads(out.strip().splitlines()[-1])
     failed = [c for c in payload["checks"] if not c["passed"]]
     assert code == 0 and payload["passed"] and payload["mode"] == "kafka", failed
     details = {c["name"]: c["detail"] for c in payload["checks"]}
