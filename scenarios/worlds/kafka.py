@@ -316,6 +316,9 @@ def delete_run(settings: Settings, prefix: str, *, broker: Any = None) -> None:
     if not (prefix.startswith("kl-") and prefix.endswith("-")):
         return  # never delete anything this module did not name
     _delete_topics(broker or root.kafka_broker(settings.bootstrap), prefix)
+    if registry_probe(settings.registry_url, timeout=1.0)[0]:  # its subjects, if it had any
+        with contextlib.suppress(RegistryError):
+            WorldSchemas(root.registry_client(settings.registry_url), Topics()).forget(prefix)
     for store in root.postgres_stores(settings, suffix=f"_{prefix[3:-1]}").values():
         with contextlib.suppress(StoreError):
             store.drop_schema()  # type: ignore[attr-defined]

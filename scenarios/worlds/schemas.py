@@ -110,7 +110,7 @@ class WorldSchemas:
         """Each reader schema's view of ``records``: how many it read, and why it could not read the rest."""
         other = {r.header("event-type") for r in records} - {None, event_type.encode()}
         mine = [r for r in records if r.header("event-type") not in other]
-        return {label: self._read(mine, event_type, schema) for label, schema in readers.items()}
+        return {label: self._read(mine, event_type, schema) for label, schema in sorted(readers.items())}
 
     def _read(self, records: list[Record], event_type: str, schema: str) -> dict[str, Any]:
         codec = root.avro_codec(self.client, readers={**schemas.latest(), event_type: schema})
