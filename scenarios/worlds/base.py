@@ -302,6 +302,7 @@ class ShopWorld:
     def collect(self, obs: Observation) -> None:
         if self.schemas is not None:
             obs.sizes = self.schemas.meter.to_json()
+            obs.registry_json = self.schemas.snapshot()
         self.sample_lag(force=True)
         obs.lag = {k: list(v) for k, v in self._samples.items()}
         obs.members = {kind: self.members(kind) for kind in KINDS}

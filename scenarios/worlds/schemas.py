@@ -129,6 +129,11 @@ class WorldSchemas:
         return {"records": len(records), "read": len(records) - count, "failed_count": count,
                 "failed_events": events, "failed": failed, "reader": _fields(schema)}
 
+    def snapshot(self) -> str | None:
+        """The in-memory registry as its JSON file (``kafkalab schema --mode sim`` reads it); None for a real one."""
+        memory = getattr(self.client, "registry", None)
+        return memory.to_json() if hasattr(memory, "to_json") else None
+
     def forget(self, prefix: str) -> None:
         """Delete the run's subjects (kafka: a shared registry outlives the run)."""
         for subject in self.registry.subjects():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from scenarios import session
+from scenarios.cli import main
 from scenarios.engine.model import Phase, Step
 from scenarios.engine.runner import play_phase
 from scenarios.engine.spec import WorldSpec
@@ -26,6 +27,10 @@ def test_none_breaks_the_old_consumer_backward_refuses_with_409_then_a_default_f
     assert code == 1 and 'compatibility = "BACKWARD"' in verdict["hint"]
     assert "No default value for field customerId" in broken["the payment service (v1) reads every order of the new version"]
     assert "NONE" in broken["the subject's compatibility refuses breaking versions"]
+    capsys.readouterr()  # the check left its registry where `kafkalab schema` looks
+    assert main(["schema", "diff", "orders-kafkalab.shop.OrderCreated", "1", "2"]) == 0
+    diff = capsys.readouterr().out
+    assert "+ field customer: string (required)" in diff and "- field customerId" in diff and "NONE" in diff
 
     edit_setting(lab_dir, LAB, "compatibility", '"BACKWARD"')
     code, verdict = lab_json(capsys, "lab", "check", LAB)
@@ -103,8 +108,6 @@ def test_a_level_the_registry_does_not_have_is_refused_in_one_line(lab_dir, caps
     files.save(learner.LabState(LAB))
     edit_setting(lab_dir, LAB, "compatibility", '"backward"')
     capsys.readouterr()
-    from scenarios.cli import main
-
     assert main(["lab", "check", LAB]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "compatibility" in err and "'BACKWARD'" in err, err
