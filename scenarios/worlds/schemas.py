@@ -115,19 +115,17 @@ class WorldSchemas:
     def _read(self, records: list[Record], event_type: str, schema: str) -> dict[str, Any]:
         codec = root.avro_codec(self.client, readers={**schemas.latest(), event_type: schema})
         failed: list[dict[str, Any]] = []
-        count = events = 0
         for r in records:
             try:
                 codec.decode(r)
             except (PoisonRecord, RegistryError) as exc:
                 kind = r.header("event-type")
-                count += 1
-                events += kind is not None
-                if len(failed) < FAILED_SHOWN:
-                    failed.append({"where": f"{r.topic}[{r.partition}]@{r.offset}",
-                                   "event_type": kind.decode() if kind else None, "error": self.readable(str(exc))})
-        return {"records": len(records), "read": len(records) - count, "failed_count": count,
-                "failed_events": events, "failed": failed, "reader": _fields(schema)}
+                failed.append({"where": f"{r.topic}[{r.partition}]@{r.offset}",
+                               "event_type": kind.decode() if kind else None, "error": self.readable(str(exc))})
+        events = [f for f in failed if f["event_type"]]  # events first: they say what the reader cannot do
+        shown = (events + [f for f in failed if not f["event_type"]])[:FAILED_SHOWN]
+        return {"records": len(records), "read": len(records) - len(failed), "failed_count": len(failed),
+                "failed_events": len(events), "failed": shown, "reader": _fields(schema)}
 
     def snapshot(self) -> str | None:
         """The in-memory registry as its JSON file (``kafkalab schema --mode sim`` reads it); None for a real one."""

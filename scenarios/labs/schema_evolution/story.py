@@ -63,7 +63,7 @@ def story(knobs: SchemaKnobs, ctx: LabContext) -> list[Phase]:
         *orders(NEW_ORDERS, prefix="cust_v2"),
         quiet(30_000),  # quiet: every group caught up, so the payment service went past what it could not read
         Step("read_as", {"topic": "orders", "event_type": EVENT,
-                         "readers": {"old consumer (OrderCreated v1)": v1, "new consumer (OrderCreated v2)": v2}}),
+                         "readers": {"v1 reader (the old consumer)": v1, "v2 reader (a new consumer)": v2}}),
     ]
     return [Phase("a new version of OrderCreated", WorldSpec(codec="avro"), tuple(steps))]
 
@@ -136,7 +136,7 @@ def checks(observed: Observed, knobs: SchemaKnobs, ctx: LabContext) -> list[Chec
     level = level_seen.get("level", "?")
     letters, unknown = _letters(obs), _unknown_id_letters(obs)
     new = _statuses(obs, obs.placed[OLD_ORDERS:])
-    old_reader, new_reader = _reading(obs, "old consumer"), _reading(obs, "new consumer")
+    old_reader, new_reader = _reading(obs, "v1 reader"), _reading(obs, "v2 reader")
     smaller, sizes = _sizes(obs)
     return [
         check("the subject's compatibility refuses breaking versions", level in GUARDING,
