@@ -59,6 +59,10 @@ def test_learner_sees_the_rename_dead_lettered_then_apicurio_refuse_it_then_a_de
         edit_setting(lab_dir, LAB, "evolution", '"add_field"')
         code, verdict = lab_json(capsys, "lab", "check", LAB)
         assert code == 0 and verdict["passed"], _failed(verdict)
+        details = {c["name"]: c["detail"] for c in verdict["checks"]}
+        assert details["a record whose schema id the registry does not know is dead-lettered with that reason"] == (
+            "PoisonRecord: unknown schema id 2000000001: the schema registry has no such schema")
+        assert "Avro" in details["Avro values are smaller than JSON on the same events"]
         prefixes = json.loads((lab_dir / "lab.json").read_text())["labs"][LAB]["prefixes"]
     finally:
         for prefix in prefixes:
