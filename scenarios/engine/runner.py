@@ -37,7 +37,7 @@ def play_phase(phase: Phase, world: World) -> Observation:
         except NotAvailable as exc:
             obs.not_available.append(str(exc))
             _note(world, obs, "fault", step.op, str(exc))
-        except (BrokerError, RegistryError) as exc:  # the broker or registry said no to the runner: told, the story goes on
+        except (BrokerError, RegistryError) as exc:  # said no to the runner itself: told, the story goes on
             obs.step_errors.append(f"{step.describe()}: {exc}")
             _note(world, obs, "fault", step.op, f"failed: {exc}")
     _observe_end(world, obs)
@@ -159,7 +159,8 @@ def _schema_step(step: Step, world: World, obs: Observation) -> None:
             world.emit("reading", label=label, digest=body_digest(seen))
             failed = seen["failed"]
             _note(world, obs, "step", label, f"read {seen['read']} of {seen['records']} records on {step.get('topic')}"
-                  + (f"; cannot read {len(failed)}, e.g. {failed[0]['where']}: {failed[0]['error']}" if failed else ""))
+                  + (f"; cannot read {seen['failed_count']}, e.g. {failed[0]['where']}: {failed[0]['error']}"
+                     if failed else ""))
         return
     if op == "set_compatibility":
         result = world.set_compatibility(step.get("event_type"), step.get("level"))

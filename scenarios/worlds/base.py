@@ -287,7 +287,8 @@ class ShopWorld:
         if result["accepted"]:  # the new producer version: the API writes OrderCreated, services the rest
             self.shop.api.codec = registry.codec()
             for service in self.shop.services:
-                service._encode = registry.codec().encode
+                service.write_with(registry.codec())
+            self.shop.configs = {k: replace(c, codec=registry.codec()) for k, c in self.shop.configs.items()}
         return result
 
     def read_as(self, topic: str, event_type: str, readers: Mapping[str, str]) -> dict[str, dict[str, Any]]:
