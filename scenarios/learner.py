@@ -7,6 +7,7 @@
   last check left behind (kafka: its runs' topic prefixes; both: the redrives done since).
 - ``<lab>.last.json``: the script of the last check, so ``kafkalab dlq`` can rebuild the simulated
   world it looks at, exactly (redrives are replayed on top of it as steps).
+- ``sim-registry.json``: a simulated Avro check's schema registry, for ``kafkalab schema list|show|diff``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from scenarios.engine.lab import Lab
 from scenarios.engine.model import Script
 from scenarios.engine.observation import Outcome
 from scenarios.settings import Settings
+
+SIM_REGISTRY_FILE = "sim-registry.json"  # where `kafkalab schema --mode sim` looks (.kafkalab/sim-registry.json)
 
 HEADER = ["# kafkalab lab settings: edit a value, then run `kafkalab lab check <lab>`.",
           "# Each table is one lab; the names are the settings a real deployment would change."]
@@ -155,6 +158,7 @@ def check(name: str, settings: Settings) -> Verdict:
     state.redrives, state.redriven = [], []
     f.save(state)
     f.last_run_path(name).write_text(outcome.script.dumps() + "\n")
+    _save_sim_registry(outcome, f)
     failed = [c for c in outcome.checks if not c.passed]
     hint = next((c.hint for c in failed if c.hint), None) or (
         f"see {lab.docs} (concept, symptom, root cause, fix)" if failed else None)
@@ -188,6 +192,14 @@ def last_script(name: str, settings: Settings) -> tuple[LabState, Script]:
     if state is None or not path.is_file():
         raise NotStarted(f"no lab run to look at: run `kafkalab lab start {name}` (then `kafkalab lab check {name}`)")
     return state, Script.loads(path.read_text())
+
+
+def _save_sim_registry(outcome: Outcome, f: LabFiles) -> None:
+    """A simulated Avro run leaves its registry where ``kafkalab schema list|show|diff`` looks (sim)."""
+    saved = next((o.registry_json for st in reversed(outcome.stages) for o in reversed(st.observations)
+                  if o.registry_json), None)
+    if saved is not None:
+        (f.root / SIM_REGISTRY_FILE).write_text(saved + "\n")
 
 
 def _forget_previous_runs(state: LabState, settings: Settings) -> None:

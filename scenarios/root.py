@@ -98,6 +98,39 @@ def postgres_stores(settings: Settings, *, suffix: str = "") -> dict[str, StateS
     return {kind: postgres_store(dsn, service_schema(kind, suffix=suffix)) for kind in KINDS}
 
 
+# ---------------------------------------------------------------- schema registries and Avro
+
+
+def memory_registry_client() -> Any:
+    """confluent's registry client over a fresh in-memory registry (the simulated world's; ids from 1)."""
+    from adapters.memory_registry import MemoryRegistry
+    from adapters.registry_client import MemoryRegistryClient
+
+    return MemoryRegistryClient(MemoryRegistry())
+
+
+def registry_client(url: str, *, timeout_s: float = 10.0) -> Any:
+    """confluent's registry client for the real registry at ``url`` (Apicurio's .../apis/ccompat/v7)."""
+    from adapters.registry_client import connect
+
+    return connect(url, timeout_s=timeout_s)
+
+
+def registry_port(client: Any, url: str = "") -> Any:
+    """The ``services.registry`` port over either client."""
+    from adapters.registry_client import ConfluentRegistry
+
+    return ConfluentRegistry(client, url)
+
+
+def avro_codec(client: Any, *, writers: Mapping[str, str] | None = None,
+               readers: Mapping[str, str] | None = None) -> Any:
+    """Avro values through ``client``'s registry (``writers``/``readers``: event type -> schema text)."""
+    from adapters.avro_codec import AvroCodec
+
+    return AvroCodec(client, writers=writers, readers=readers)
+
+
 # ---------------------------------------------------------------- loggers
 
 

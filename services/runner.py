@@ -51,6 +51,7 @@ from typing import Any
 
 import structlog
 
+from services.codec import Codec
 from services.events import SCHEMAS, Event, PoisonRecord, header_text
 from services.handling import (
     FailedRecord,
@@ -139,6 +140,11 @@ class EventService:
         self.exited: str | None = None  # why startup gave up; the instance does nothing more
         self._starting = self.config.startup is not None
         self._start_attempts = 0
+
+    def write_with(self, codec: Codec) -> None:
+        """A new version of this instance's producing code: what it publishes from now on is encoded by
+        ``codec`` (what it reads is still decoded as before, as in a rolling deploy of the writers)."""
+        self._encode = codec.encode
 
     # ------------------------------------------------------------ the loop body
 

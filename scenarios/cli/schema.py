@@ -105,7 +105,7 @@ def _open(args: argparse.Namespace) -> port.SchemaRegistry:
             raise _Bad(f"{url!r} is not a registry URL; give one like http://127.0.0.1:8081/apis/ccompat/v7") from None
     from adapters.memory_registry import MemoryRegistry
 
-    path = Path(args.file) if args.file else DEFAULT_FILE
+    path = _sim_file(args)
     if path.exists():
         try:
             return MemoryRegistry.load(path)
@@ -129,6 +129,19 @@ def shipped_registry():
     return registry
 
 
+def _sim_file(args: argparse.Namespace) -> Path:
+    """--file, else sim-registry.json in the lab folder (where a simulated lab check saves it)."""
+    from scenarios.cli.common import settings_of
+    from scenarios.settings import SettingsError
+
+    if args.file:
+        return Path(args.file)
+    try:
+        return settings_of(args).lab_dir / DEFAULT_FILE.name
+    except SettingsError as exc:
+        raise _Bad(str(exc)) from None
+
+
 def _registry_url(args: argparse.Namespace) -> str:
     from scenarios.cli.common import settings_of
     from scenarios.settings import SettingsError
@@ -143,7 +156,7 @@ def _registry_url(args: argparse.Namespace) -> str:
 
 def _save(args: argparse.Namespace, registry: port.SchemaRegistry) -> None:
     if args.mode == "sim":
-        path = Path(args.file) if args.file else DEFAULT_FILE
+        path = _sim_file(args)
         registry.save(path)
         print(f"(saved the sim registry to {path})", file=sys.stderr)
 

@@ -44,6 +44,9 @@ STEP_OPS: dict[str, tuple[str, ...]] = {
     "snapshot": ("label",),
     "compare_cli_lag": ("service", "topic"),
     "redrive": ("topic", "partition", "offset", "max_redrives"),
+    "set_compatibility": ("event_type", "level"),
+    "deploy_schema": ("event_type", "schema", "renames", "note"),
+    "read_as": ("topic", "event_type", "readers"),
 }
 Expect = Literal["fixed", "symptom"]
 

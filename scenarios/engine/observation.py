@@ -73,6 +73,10 @@ class Observation:
     step_errors: list[str] = field(default_factory=list)  # steps the broker refused (e.g. an inject)
     cli_lag: dict[str, Any] | None = None  # kafka-consumer-groups' LAG next to our own readings
     redrives: list[dict[str, Any]] = field(default_factory=list)
+    schema_steps: list[dict[str, Any]] = field(default_factory=list)  # set_compatibility / deploy_schema, as answered
+    readings: dict[str, dict[str, Any]] = field(default_factory=dict)  # read_as: reader label -> what it could read
+    sizes: dict[str, int] = field(default_factory=dict)  # avro worlds: events encoded, their Avro and JSON bytes
+    registry_json: str | None = None  # sim avro worlds: the phase's registry, saved for `kafkalab schema`
     run_prefix: str = ""  # kafka: the kl-<run>- prefix of this phase's topics, groups and schemas
     logical_topic: Callable[[str], str] = str
     started_ms: int = 0

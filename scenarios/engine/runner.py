@@ -17,8 +17,10 @@ from scenarios.engine.observation import Observation, PlacedOrder, TimelineEntry
 from scenarios.engine.timeline import record_timeline
 from scenarios.engine.world import NotAvailable, World
 from services.ports import BrokerError
+from services.registry import RegistryError
 
 FAULTS = ("crash", "restart", "scale", "slow", "broker_down", "lose_ack", "heal")
+SCHEMA_OPS = ("set_compatibility", "deploy_schema", "read_as")
 
 
 def play_phase(phase: Phase, world: World) -> Observation:
@@ -35,7 +37,7 @@ def play_phase(phase: Phase, world: World) -> Observation:
         except NotAvailable as exc:
             obs.not_available.append(str(exc))
             _note(world, obs, "fault", step.op, str(exc))
-        except BrokerError as exc:  # the broker said no to the runner itself: told, and the story goes on
+        except (BrokerError, RegistryError) as exc:  # said no to the runner itself: told, the story goes on
             obs.step_errors.append(f"{step.describe()}: {exc}")
             _note(world, obs, "fault", step.op, f"failed: {exc}")
     _observe_end(world, obs)
@@ -135,6 +137,8 @@ def _apply(step: Step, world: World, obs: Observation) -> None:
         obs.redrives.append(result)
         _note(world, obs, "step", f"dlq redrive {step.get('topic')}",
               f"{result['sent']} redriven, {len(result['refused'])} refused")
+    elif op in SCHEMA_OPS:
+        _schema_step(step, world, obs)
     elif op in FAULTS:
         world.fault(step)
         if op == "scale":
@@ -142,6 +146,33 @@ def _apply(step: Step, world: World, obs: Observation) -> None:
         _note(world, obs, "fault", op, step.describe())
     else:  # STEP_OPS and this function must name the same ops
         raise NotAvailable(op, world.mode, "the runner does not know this step")
+
+
+def _schema_step(step: Step, world: World, obs: Observation) -> None:
+    """The schema registry's steps; what it answered goes into the observation, the timeline and the
+    trace (so a replay that gets another id or verdict differs)."""
+    op = step.op
+    if op == "read_as":
+        readings = world.read_as(step.get("topic"), step.get("event_type"), dict(step.get("readers") or {}))
+        obs.readings.update(readings)
+        for label, seen in readings.items():
+            world.emit("reading", label=label, digest=body_digest(seen))
+            failed = seen["failed"]
+            _note(world, obs, "step", label, f"read {seen['read']} of {seen['records']} records on {step.get('topic')}"
+                  + (f"; cannot read {seen['failed_count']}, e.g. {failed[0]['where']}: {failed[0]['error']}"
+                     if failed else ""))
+        return
+    if op == "set_compatibility":
+        result = world.set_compatibility(step.get("event_type"), step.get("level"))
+        text = f"compatibility of {result['subject']} set to {result['level']}"
+    else:
+        result = world.deploy_schema(step.get("event_type"), step.get("schema"), dict(step.get("renames") or {}))
+        what = step.get("note") or f"a new {step.get('event_type')} schema"
+        text = (f"deployed {what}: registered as version {result['version']} (id {result['schema_id']})"
+                if result["accepted"] else f"deploy refused, the old version stays: {result['reason']}")
+    obs.schema_steps.append({"op": op, **result})
+    world.emit("schema", op=op, digest=body_digest(result))
+    _note(world, obs, "step" if result.get("accepted", True) else "fault", "schema registry", text)
 
 
 def _load(step: Step, world: World, obs: Observation) -> None:

@@ -50,6 +50,7 @@ class WorldSpec(_Spec):
     bootstrap: str | None = None  # what the services' clients bootstrap with; None: the world's own
     deferred: tuple[Component, ...] = ()  # started by a ``start`` step, not when the world opens
     client_timeout_s: float = Field(15.0, gt=0)  # kafka: bound on each admin request of the services
+    codec: Literal["json", "avro"] = "json"  # avro: a schema registry in the world, Avro values (docs/schemas.md)
 
     def service(self, kind: str) -> ServiceSpec:
         return self.per_kind.get(kind, self.services)  # type: ignore[call-overload]

@@ -63,6 +63,18 @@ class World(Protocol):
 
     def redrive(self, topic: str, partition: int | None, offset: int | None, max_redrives: int) -> dict[str, Any]: ...
 
+    # ------------------------------------------------------------ schemas (a world with codec "avro")
+    def set_compatibility(self, event_type: str, level: str) -> dict[str, Any]:
+        """Set the compatibility level of ``event_type``'s subject; what the registry answered."""
+
+    def deploy_schema(self, event_type: str, schema: str, renames: Mapping[str, str]) -> dict[str, Any]:
+        """A new version of ``event_type``'s producer: its schema is registered first; if the registry
+        takes it the producer writes with it from now on, if it refuses (409) the old version stays."""
+
+    def read_as(self, topic: str, event_type: str, readers: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+        """Read ``topic`` from the start once per reader schema (label -> schema), as a consumer with
+        that schema would: per label, what it read and what it could not."""
+
     # ------------------------------------------------------------ time
     def advance(self, ms: int) -> None: ...
 

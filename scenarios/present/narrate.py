@@ -119,6 +119,7 @@ def summary_lines(obs: Observation) -> list[str]:
             lines.append(f"lag of {kind}-service on {topic} over {samples[-1][0] / 1000:.1f}s "
                          f"(peak {max(sum(lags.values()) for _, lags in samples)}):")
             lines += [f"  {line}" for line in sparklines(series, width=48)]
+    lines += schema_lines(obs)
     for at, text in sorted(obs.marks.items()):
         lines.append(f"at {at / 1000:.1f}s: {text}")
     for kind, members in sorted(obs.members.items()):
@@ -138,6 +139,29 @@ def summary_lines(obs: Observation) -> list[str]:
     lines += [f"client error: {e}" for e in obs.client_errors[:3]]
     lines += [f"not available: {what}" for what in sorted(set(obs.not_available))]
     lines += [f"step failed: {what}" for what in obs.step_errors]
+    return lines
+
+
+def schema_lines(obs: Observation) -> list[str]:
+    """What the schema registry answered, what each reader could read, and Avro's size next to JSON's."""
+    lines = []
+    for answer in obs.schema_steps:
+        if answer["op"] == "set_compatibility":
+            lines.append(f"schema registry: {answer['subject']} compatibility {answer['level']}")
+        elif answer["accepted"]:
+            lines.append(f"schema registry: took {answer['subject']} version {answer['version']} "
+                         f"(id {answer['schema_id']}) under {answer['level']}")
+        else:
+            lines.append(f"schema registry: refused the new {answer['event_type']}: {answer['reason']}")
+    for label, seen in obs.readings.items():
+        failed = seen["failed"]
+        lines.append(f"{label} read {seen['read']} of {seen['records']} records"
+                     + (f"; cannot read {seen['failed_count']}, e.g. {failed[0]['where']}: {failed[0]['error']}"
+                        if failed else ""))
+    if obs.sizes.get("events"):
+        n = obs.sizes["events"]
+        lines.append(f"record values: Avro {obs.sizes['avro_bytes'] / n:.0f} B vs JSON {obs.sizes['json_bytes'] / n:.0f} B "
+                     f"per event, on the same {n} events")
     return lines
 
 

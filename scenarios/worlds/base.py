@@ -17,6 +17,7 @@ from scenarios.engine.spec import WorldSpec
 from scenarios.engine.world import NotAvailable
 from scenarios.ops import dlq
 from scenarios.ops.readback import read_topics
+from scenarios.worlds.schemas import WorldSchemas
 from scenarios.worlds.wiretap import Wiretap
 from services.events import Topics
 from services.handling import ServiceConfig, StartupPolicy
@@ -55,6 +56,7 @@ class ShopWorld:
         self._blocked: tuple[frozenset[Any], int] = (frozenset(), 0)
         self._dying: set[str] = set()  # crashed at the fault point of their next step
         self.on_sample: Callable[[int, dict[str, LagSamples]], None] | None = None  # e.g. a live lag table
+        self.schemas: WorldSchemas | None = None  # codec "avro": the phase's registry (the subclass makes it)
         self.started_ms = clock.now_ms()
 
     # ------------------------------------------------------------ building
@@ -62,10 +64,11 @@ class ShopWorld:
         s = self.spec.service(kind)
         startup = None if s.startup is None else StartupPolicy(
             s.startup.wait, s.startup.retries, s.startup.backoff_ms, s.startup.backoff_max_ms, self.spec.partitions)
+        codec = {} if self.schemas is None else {"codec": self.schemas.codec()}
         return ServiceConfig(max_records=s.max_records, poll_timeout_s=self.poll_timeout_s, topics=self.topics,
                              group_prefix=self.prefix, session_timeout_ms=self.session_timeout_ms,
                              subscribe=s.subscribe, work_ms=s.work_ms, dead_letter=s.dead_letter, dedupe=s.dedupe,
-                             startup=startup)
+                             startup=startup, **codec)
 
     def per_kind(self) -> dict[str, ServiceConfig]:
         return {kind: self.service_config(kind) for kind in KINDS}
@@ -269,7 +272,38 @@ class ShopWorld:
     def between_reads(self) -> bool:
         raise NotImplementedError
 
+    # ------------------------------------------------------------ schemas
+    def _registry(self, op: str) -> WorldSchemas:
+        if self.schemas is None:
+            raise NotAvailable(op, self.mode, "this phase writes JSON (codec json): it has no schema registry")
+        return self.schemas
+
+    def set_compatibility(self, event_type: str, level: str) -> dict[str, Any]:
+        return self._registry("set_compatibility").set_compatibility(event_type, level)
+
+    def deploy_schema(self, event_type: str, schema: str, renames: Mapping[str, str]) -> dict[str, Any]:
+        registry = self._registry("deploy_schema")
+        result = registry.deploy(event_type, schema, renames)
+        if result["accepted"]:  # the new producer version: the API writes OrderCreated, services the rest
+            self.shop.api.codec = registry.codec()
+            for service in self.shop.services:
+                service.write_with(registry.codec())
+            self.shop.configs = {k: replace(c, codec=registry.codec()) for k, c in self.shop.configs.items()}
+        return result
+
+    def read_as(self, topic: str, event_type: str, readers: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+        registry = self._registry("read_as")
+        self._readers += 1
+        physical = self.physical(topic)
+        found = read_topics(self.broker, [physical], f"{self.prefix}kafkalab-reader-{self._readers}",
+                            wait=self.between_reads, poll_timeout_s=self.read_poll_s)
+        records = [replace(r, topic=self.logical(r.topic)) for r in found.get(physical, [])]
+        return registry.read_as(records, event_type, readers)
+
     def collect(self, obs: Observation) -> None:
+        if self.schemas is not None:
+            obs.sizes = self.schemas.meter.to_json()
+            obs.registry_json = self.schemas.snapshot()
         self.sample_lag(force=True)
         obs.lag = {k: list(v) for k, v in self._samples.items()}
         obs.members = {kind: self.members(kind) for kind in KINDS}

@@ -22,6 +22,7 @@ import time
 import uuid
 from typing import Any, Protocol
 
+from compose.registry import probe as registry_probe
 from compose.runtime import LauncherError
 from scenarios import root
 from scenarios.engine.model import Step
@@ -32,10 +33,12 @@ from scenarios.settings import Settings
 from scenarios.worlds.base import ShopWorld
 from scenarios.worlds.kafka_cli import COMMITTED_TIMEOUT_S, compare_with_cli
 from scenarios.worlds.kafka_logs import LibrdkafkaLines
+from scenarios.worlds.schemas import WorldSchemas
 from scenarios.worlds.servers import PrivateBroker, Server
 from scenarios.worlds.wiretap import Killed, TappedBroker
 from services.events import Topics
 from services.ports import BrokerError, StoreError
+from services.registry import RegistryError
 from services.runner import EventService
 from services.shop import KINDS, ensure_topics
 
@@ -82,6 +85,8 @@ class KafkaWorld(ShopWorld):
             observer = root.kafka_broker(bootstrap, client_prefix=f"kafkalab-{self.run_id}")
             super().__init__(spec, observer=observer, clock=root.wall_clock(), topics=Topics.with_prefix(prefix),
                              prefix=prefix)
+            if spec.codec == "avro":
+                self.schemas = _registry_of(settings, self.topics, self._readable)
             services = self._services = root.kafka_broker(spec.bootstrap or bootstrap, timeout_s=spec.client_timeout_s,
                                                           client_prefix=f"kafkalab-{self.run_id}")
             if self.private is None:
@@ -194,6 +199,10 @@ class KafkaWorld(ShopWorld):
         self._read_deadline = time.monotonic() + READ_BACK_TIMEOUT_S
         return super().read_all_topics()
 
+    def read_as(self, topic: str, event_type: str, readers: Any) -> dict[str, dict[str, Any]]:
+        self._read_deadline = time.monotonic() + READ_BACK_TIMEOUT_S
+        return super().read_as(topic, event_type, readers)
+
     # ------------------------------------------------------------ acting
     def start(self, component: str) -> None:
         if component == "broker":
@@ -282,6 +291,10 @@ class KafkaWorld(ShopWorld):
                             store.drop_schema()  # type: ignore[attr-defined]
                 for store in shop.stores.values():
                     store.close()
+            registry = getattr(self, "schemas", None)
+            if registry is not None and not self.keep:
+                with contextlib.suppress(RegistryError):  # best effort, like the topics
+                    registry.forget(self.prefix)
         finally:
             for server in self.servers:
                 server.stop()
@@ -289,11 +302,23 @@ class KafkaWorld(ShopWorld):
             self.lines.uninstall()
 
 
+def _registry_of(settings: Settings, topics: Topics, readable: Any) -> WorldSchemas:
+    """The registry the run's services use: it must answer already (``kafkalab registry up``)."""
+    ready, detail = registry_probe(settings.registry_url)
+    if not ready:
+        raise WorldError(f"kafka world: no schema registry ({detail}); start one with `kafkalab registry up`, "
+                         f"or point KAFKALAB_REGISTRY_URL (or [registry] url) at yours")
+    return WorldSchemas(root.registry_client(settings.registry_url), topics, readable=readable)
+
+
 def delete_run(settings: Settings, prefix: str, *, broker: Any = None) -> None:
     """Remove one run's topics and schemas (prefix ``kl-<run>-``); a run kept for a look, later."""
     if not (prefix.startswith("kl-") and prefix.endswith("-")):
         return  # never delete anything this module did not name
     _delete_topics(broker or root.kafka_broker(settings.bootstrap), prefix)
+    if registry_probe(settings.registry_url, timeout=1.0)[0]:  # its subjects, if it had any
+        with contextlib.suppress(RegistryError):
+            WorldSchemas(root.registry_client(settings.registry_url), Topics()).forget(prefix)
     for store in root.postgres_stores(settings, suffix=f"_{prefix[3:-1]}").values():
         with contextlib.suppress(StoreError):
             store.drop_schema()  # type: ignore[attr-defined]

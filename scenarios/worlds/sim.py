@@ -24,6 +24,7 @@ from scenarios.engine.world import NotAvailable
 from scenarios.worlds.base import ShopWorld
 from scenarios.worlds.gated import GatedBroker
 from scenarios.worlds.network import NOT_YET, SimNetwork
+from scenarios.worlds.schemas import WorldSchemas
 from scenarios.worlds.wiretap import Killed, TappedBroker
 from services.events import Topics
 from services.ports import Record
@@ -42,6 +43,8 @@ class SimWorld(ShopWorld):
         self.world = root.sim_world(seed, trace=True)
         raw = root.sim_broker(self.world)
         super().__init__(spec, observer=raw, clock=raw.clock, topics=Topics())
+        if spec.codec == "avro":  # an in-process registry of the phase's own: ids from 1, every run alike
+            self.schemas = WorldSchemas(root.memory_registry_client(), self.topics)
         self.network: SimNetwork | None = None
         services_broker: Any = TappedBroker(raw, self.tap)
         if spec.bootstrap is not None or "broker" in spec.deferred:
