@@ -44,6 +44,8 @@ STEP_OPS: dict[str, tuple[str, ...]] = {
     "snapshot": ("label",),
     "compare_cli_lag": ("service", "topic"),
     "redrive": ("topic", "partition", "offset", "max_redrives"),
+    "call": ("component", "action", "args"),  # one action of a lab's own component (engine/components.py)
+    "measure_producer": ("settings", "workload", "runs"),  # producer-tuning: measured (kafka) or modelled (sim)
 }
 Expect = Literal["fixed", "symptom"]
 

@@ -73,6 +73,8 @@ class Observation:
     step_errors: list[str] = field(default_factory=list)  # steps the broker refused (e.g. an inject)
     cli_lag: dict[str, Any] | None = None  # kafka-consumer-groups' LAG next to our own readings
     redrives: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)  # call steps: component, action, args, result
+    measurements: list[dict[str, Any]] = field(default_factory=list)  # measure_producer: figures, or the model's
     run_prefix: str = ""  # kafka: the kl-<run>- prefix of this phase's topics, groups and schemas
     logical_topic: Callable[[str], str] = str
     started_ms: int = 0

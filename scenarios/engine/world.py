@@ -63,6 +63,13 @@ class World(Protocol):
 
     def redrive(self, topic: str, partition: int | None, offset: int | None, max_redrives: int) -> dict[str, Any]: ...
 
+    def call(self, component: str, action: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        """One action of a lab's own component (scenarios.engine.components), built once per phase."""
+
+    def measure_producer(self, settings: Mapping[str, Any], workload: Mapping[str, Any], runs: int) -> dict[str, Any]:
+        """A producer's throughput and produce->ack latency at these settings: measured on a real broker,
+        the batch-formation model's prediction (labelled so) in the simulator."""
+
     # ------------------------------------------------------------ time
     def advance(self, ms: int) -> None: ...
 
