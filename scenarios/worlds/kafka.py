@@ -31,10 +31,10 @@ from scenarios.engine.observation import Observation
 from scenarios.engine.spec import WorldSpec
 from scenarios.engine.world import NotAvailable, WorldError
 from scenarios.settings import Settings
+from scenarios.tuning import lab_run
 from scenarios.worlds.base import ShopWorld
 from scenarios.worlds.kafka_cli import COMMITTED_TIMEOUT_S, compare_with_cli
 from scenarios.worlds.kafka_logs import LibrdkafkaLines
-from scenarios.tuning import lab_run
 from scenarios.worlds.servers import PrivateBroker, Server
 from scenarios.worlds.sim import say_figures
 from scenarios.worlds.wiretap import Killed, TappedBroker

@@ -23,12 +23,12 @@ from scenarios.engine.model import Step
 from scenarios.engine.observation import Observation
 from scenarios.engine.spec import WorldSpec
 from scenarios.engine.world import NotAvailable
+from scenarios.tuning import lab_run
 from scenarios.worlds.base import ShopWorld
 from scenarios.worlds.gated import GatedBroker
 from scenarios.worlds.network import NOT_YET, SimNetwork
 from scenarios.worlds.wiretap import Killed, TappedBroker
 from services.events import Topics
-from scenarios.tuning import lab_run
 from services.ports import Record
 from services.runner import EventService
 from services.shop import KINDS, ensure_topics
