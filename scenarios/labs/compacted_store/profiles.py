@@ -121,8 +121,8 @@ class ProfileService:
             else:
                 self.table[key] = json.loads(value)
         lost = [k for k in served_before if k not in self.table]
-        say = (f"restarted: {len(log['records'])} records read from offset {log['log_start']}, "
-               f"{len(self.table)} customers rebuilt" + (f"; lost {', '.join(lost)}" if lost else ""))
+        say = (f"restarted: {len(log['records'])} record(s) read from offset {log['log_start']}, "
+               f"{len(self.table)} customer(s) rebuilt" + (f"; lost {', '.join(lost)}" if lost else ""))
         return {"served_before": served_before, "customers": sorted(self.table), "lost": lost, "log": log, "say": say}
 
     def serve(self) -> dict[str, Any]:
@@ -140,7 +140,7 @@ class ProfileService:
             if done or self.ports.clock.now_ms() >= end:
                 present = {r[0] for r in log["records"]}
                 gaps = [o for o in range(log["log_start"], log["end"]) if o not in present]  # offsets stay
-                say = (f"log after waiting for {until}: {len(log['records'])} records from offset {log['log_start']} "
+                say = (f"log after waiting for {until}: {len(log['records'])} record(s) from offset {log['log_start']} "
                        f"to {log['end']}" + (f", offsets {gaps} gone (gaps)" if gaps else ", no gaps")
                        + ("" if done else " (not reached before the deadline)"))
                 written = {tuple(w) for w in self.written}
