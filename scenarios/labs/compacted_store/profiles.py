@@ -67,7 +67,7 @@ class ProfileService:
     # ------------------------------------------------------------ the component interface
     def call(self, action: str, args: Mapping[str, Any]) -> dict[str, Any]:
         actions = {"create": self.create, "put": self.put, "delete": self.delete, "put_keyless": self.put_keyless,
-                   "restart": self.restart, "serve": self.serve, "wait_log": self.wait_log}
+                   "restart": self.restart, "serve": self.serve, "read": self.read, "wait_log": self.wait_log}
         if action not in actions:
             return {"refused": f"no action {action!r}; the actions are {', '.join(actions)}"}
         return actions[action](**dict(args))
@@ -124,6 +124,11 @@ class ProfileService:
         say = (f"restarted: {len(log['records'])} record(s) read from offset {log['log_start']}, "
                f"{len(self.table)} customer(s) rebuilt" + (f"; lost {', '.join(lost)}" if lost else ""))
         return {"served_before": served_before, "customers": sorted(self.table), "lost": lost, "log": log, "say": say}
+
+    def read(self) -> dict[str, Any]:
+        """The log as it is now, every record with its offset."""
+        log = self.read_log()
+        return {**log, "say": f"log now: {len(log['records'])} record(s) from offset {log['log_start']} to {log['end']}"}
 
     def serve(self) -> dict[str, Any]:
         return {"profiles": {k: self.table[k] for k in sorted(self.table)}}

@@ -56,7 +56,7 @@ def story(knobs: StoreKnobs, ctx: LabContext) -> list[Phase]:
     steps = [call("create", **settings)]
     steps += [call("put", key=f"cust_{i}", profile=profile(i, 1)) for i in range(CUSTOMERS)]
     steps += [call("put", key=f"cust_{i}", profile=profile(i, 2)) for i in range(CUSTOMERS - 1)]
-    steps += [call("delete", key=DELETED), call("put_keyless", profile=profile(99, 1)),
+    steps += [call("delete", key=DELETED), call("put_keyless", profile=profile(99, 1)), call("read"),
               Step("advance", {"ms": knobs.segment_ms + MARGIN_MS}),
               call("put", key="cust_0", profile=profile(0, 3)),  # rolls the segment: the cleaner may start
               call("wait_log", until="one_per_key", deadline_ms=WAIT_DEADLINE_MS),
@@ -91,6 +91,7 @@ def _loss_hint(restart: dict[str, Any], knobs: StoreKnobs) -> str:
 def checks(observed: Observed, knobs: StoreKnobs, ctx: LabContext) -> list[Check]:
     before, after, restart = _restart(observed)
     cleaned, later = (_results(observed, "wait_log") + [{}, {}])[:2]
+    written = len((_results(observed, "read") or [{}])[0].get("records", []))
     keyless = (_results(observed, "put_keyless") or [{}])[0]
     tombstone = [r for r in cleaned.get("records", []) if r[1] == DELETED and r[2] is None]
     lost = sorted(set(before) - set(after))
@@ -103,7 +104,7 @@ def checks(observed: Observed, knobs: StoreKnobs, ctx: LabContext) -> list[Check
               "a delete is a tombstone: the rebuild drops the key when it reads one"),
         check("after cleaning: one record per customer, at its original offset, with gaps",
               bool(cleaned.get("reached")) and not cleaned.get("not_as_written") and bool(cleaned.get("gaps")),
-              f"{len(cleaned.get('records', []))} records at offsets {[r[0] for r in cleaned.get('records', [])]}, "
+              f"{written} records before cleaning, {len(cleaned.get('records', []))} after, at offsets {[r[0] for r in cleaned.get('records', [])]}, "
               f"gaps at {cleaned.get('gaps', [])}"
               + (f", rewritten: {cleaned['not_as_written']}" if cleaned.get("not_as_written") else ""),
               "the cleaner compacts rolled segments only, once the dirty share exceeds min.cleanable.dirty.ratio and "
