@@ -39,7 +39,7 @@ from scenarios.worlds.servers import PrivateBroker, Server
 from scenarios.worlds.sim import say_figures
 from scenarios.worlds.wiretap import Killed, TappedBroker
 from services.events import Topics
-from services.ports import BrokerError, StoreError
+from services.ports import BrokerError, InvalidConfig, StoreError
 from services.runner import EventService
 from services.shop import KINDS, ensure_topics
 
@@ -263,7 +263,10 @@ class KafkaWorld(ShopWorld):
             knobs, load = lab_run.cell_of(settings, workload)
         except lab_run.TuningError as exc:
             return {"kind": "measurement", "refused": str(exc), "say": f"refused: {exc}"}
-        figures = lab_run.measured(self.bootstrap, f"{self.prefix}tuning", knobs, load, runs)
+        try:
+            figures = lab_run.measured(self.bootstrap, f"{self.prefix}tuning", knobs, load, runs)
+        except InvalidConfig as exc:  # a value librdkafka refuses: the learner's to change, told in one line
+            return {"kind": "measurement", "refused": str(exc), "say": f"refused: {exc}"}
         return {**figures, "say": say_figures(figures)}
 
     # ------------------------------------------------------------ looking and ending

@@ -49,7 +49,8 @@ def story(knobs: TuningKnobs, ctx: LabContext) -> list[Phase]:
 
 def _figures(observed: Observed) -> dict[str, Any]:
     (obs,) = observed
-    return obs.measurements[-1] if obs.measurements else {"refused": "; ".join(obs.not_available) or "no measurement"}
+    why = "; ".join(obs.step_errors + obs.not_available) or "no measurement"  # e.g. a setting the client refused
+    return obs.measurements[-1] if obs.measurements else {"refused": why}
 
 
 def _hint(fig: dict[str, Any], knobs: TuningKnobs) -> str:
