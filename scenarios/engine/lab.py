@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scenarios.engine.components import register as register_component
 from scenarios.engine.knobs import Knobs, validate_knobs
 from scenarios.engine.model import Check, Phase, Script, ScriptError, Stage
 from scenarios.engine.observation import Observation
@@ -64,10 +65,13 @@ class Lab:
 
     @classmethod
     def define(cls, module_file: str, knobs: type[Knobs], story: Any, checks: Any, symptoms: Any, *,
-               demo: Any, fix: Any, start: Any = None) -> Lab:
-        """A lab from its folder: about.toml says what it is called and shows; the code what it does."""
+               demo: Any, fix: Any, start: Any = None, components: Mapping[str, Any] | None = None) -> Lab:
+        """A lab from its folder: about.toml says what it is called and shows; the code what it does.
+        ``components``: the lab's own parts by name, which its ``call`` steps reach as ``<lab>/<name>``."""
         folder = Path(module_file).parent
         about = tomllib.loads((folder / "about.toml").read_text(encoding="utf-8"))
+        for part, factory in (components or {}).items():
+            register_component(f"{about['name']}/{part}", factory)
         extra = {"start": start} if start is not None else {}
         return cls(name=about["name"], title=about["title"], summary=about["summary"], knobs=knobs, story=story,
                    checks=checks, symptoms=symptoms, demo=demo, fix=fix, folder=folder, rank=int(about["rank"]),

@@ -47,6 +47,8 @@ STEP_OPS: dict[str, tuple[str, ...]] = {
     "set_compatibility": ("event_type", "level"),
     "deploy_schema": ("event_type", "schema", "renames", "note"),
     "read_as": ("topic", "event_type", "readers"),
+    "call": ("component", "action", "args"),  # one action of a lab's own component (engine/components.py)
+    "measure_producer": ("settings", "workload", "runs"),  # producer-tuning: measured (kafka) or modelled (sim)
 }
 Expect = Literal["fixed", "symptom"]
 

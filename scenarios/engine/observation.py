@@ -77,6 +77,8 @@ class Observation:
     readings: dict[str, dict[str, Any]] = field(default_factory=dict)  # read_as: reader label -> what it could read
     sizes: dict[str, int] = field(default_factory=dict)  # avro worlds: events encoded, their Avro and JSON bytes
     registry_json: str | None = None  # sim avro worlds: the phase's registry, saved for `kafkalab schema`
+    calls: list[dict[str, Any]] = field(default_factory=list)  # call steps: component, action, args, result
+    measurements: list[dict[str, Any]] = field(default_factory=list)  # measure_producer: figures, or the model's
     run_prefix: str = ""  # kafka: the kl-<run>- prefix of this phase's topics, groups and schemas
     logical_topic: Callable[[str], str] = str
     started_ms: int = 0

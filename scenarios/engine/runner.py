@@ -139,6 +139,10 @@ def _apply(step: Step, world: World, obs: Observation) -> None:
               f"{result['sent']} redriven, {len(result['refused'])} refused")
     elif op in SCHEMA_OPS:
         _schema_step(step, world, obs)
+    elif op == "call":
+        _call(step, world, obs)
+    elif op == "measure_producer":
+        _measure(step, world, obs)
     elif op in FAULTS:
         world.fault(step)
         if op == "scale":
@@ -173,6 +177,21 @@ def _schema_step(step: Step, world: World, obs: Observation) -> None:
     obs.schema_steps.append({"op": op, **result})
     world.emit("schema", op=op, digest=body_digest(result))
     _note(world, obs, "step" if result.get("accepted", True) else "fault", "schema registry", text)
+def _call(step: Step, world: World, obs: Observation) -> None:
+    component, action, args = step.get("component"), step.get("action"), dict(step.get("args") or {})
+    result = world.call(component, action, args)
+    obs.calls.append({"component": component, "action": action, "args": args, "result": result})
+    world.emit("call_result", component=component, action=action, digest=body_digest(result))
+    if result.get("say"):
+        _note(world, obs, "step", component.rpartition("/")[2], str(result["say"]))
+
+
+def _measure(step: Step, world: World, obs: Observation) -> None:
+    figures = world.measure_producer(dict(step.get("settings") or {}), dict(step.get("workload") or {}),
+                                     int(step.get("runs", 1)))
+    obs.measurements.append(figures)
+    world.emit("measurement", digest=body_digest(figures))
+    _note(world, obs, "step", "producer", str(figures.get("say", "")))
 
 
 def _load(step: Step, world: World, obs: Observation) -> None:

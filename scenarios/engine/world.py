@@ -74,6 +74,12 @@ class World(Protocol):
     def read_as(self, topic: str, event_type: str, readers: Mapping[str, str]) -> dict[str, dict[str, Any]]:
         """Read ``topic`` from the start once per reader schema (label -> schema), as a consumer with
         that schema would: per label, what it read and what it could not."""
+    def call(self, component: str, action: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        """One action of a lab's own component (scenarios.engine.components), built once per phase."""
+
+    def measure_producer(self, settings: Mapping[str, Any], workload: Mapping[str, Any], runs: int) -> dict[str, Any]:
+        """A producer's throughput and produce->ack latency at these settings: measured on a real broker,
+        the batch-formation model's prediction (labelled so) in the simulator."""
 
     # ------------------------------------------------------------ time
     def advance(self, ms: int) -> None: ...

@@ -137,6 +137,8 @@ def summary_lines(obs: Observation) -> list[str]:
     for who, why in sorted(obs.exits.items()):
         lines.append(f"{who} exited at startup: {why}")
     lines += [f"client error: {e}" for e in obs.client_errors[:3]]
+    lines += [str(m["say"]) for m in obs.measurements if m.get("say")]  # measured, or the model's (it says so)
+    lines += [str(c["result"]["say"]) for c in obs.calls if c["result"].get("say")]  # a lab component's news
     lines += [f"not available: {what}" for what in sorted(set(obs.not_available))]
     lines += [f"step failed: {what}" for what in obs.step_errors]
     return lines

@@ -11,6 +11,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+from scenarios.engine import components
 from scenarios.engine.model import Step
 from scenarios.engine.observation import LagSamples, Observation
 from scenarios.engine.spec import WorldSpec
@@ -58,6 +59,7 @@ class ShopWorld:
         self.on_sample: Callable[[int, dict[str, LagSamples]], None] | None = None  # e.g. a live lag table
         self.schemas: WorldSchemas | None = None  # codec "avro": the phase's registry (the subclass makes it)
         self.started_ms = clock.now_ms()
+        self.components: dict[str, components.Component] = {}  # a lab's own parts, built on first call
 
     # ------------------------------------------------------------ building
     def service_config(self, kind: str) -> ServiceConfig:
@@ -313,6 +315,27 @@ class ShopWorld:
         obs.rebalances = [replace(r, at_ms=r.at_ms - self.started_ms) for r in self.tap.rebalances]
         obs.redeliveries = dict(self.tap.redeliveries)
         obs.run_prefix = self.prefix
+
+    # ------------------------------------------------------------ a lab's own components
+    def component_ports(self) -> components.ComponentPorts:
+        raise NotAvailable("call", self.mode, "this world lends no ports to components")
+
+    def call(self, component: str, action: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        if component not in self.components:
+            try:
+                self.components[component] = components.build(component, self.component_ports())
+            except components.UnknownComponent as exc:
+                raise NotAvailable(f"call {component}", self.mode, str(exc)) from None
+        return self.components[component].call(action, args)
+
+    def close_components(self) -> None:
+        parts = getattr(self, "components", {})  # a world that failed while opening has none
+        for part in parts.values():
+            part.close()
+        parts.clear()
+
+    def measure_producer(self, settings: Mapping[str, Any], workload: Mapping[str, Any], runs: int) -> dict[str, Any]:
+        raise NotAvailable("measure_producer", self.mode)
 
     # ------------------------------------------------------------ dead letters
     def redrive(self, topic: str, partition: int | None, offset: int | None, max_redrives: int) -> dict[str, Any]:

@@ -20,24 +20,28 @@ import gc
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from compose.registry import probe as registry_probe
 from compose.runtime import LauncherError
 from scenarios import root
+from scenarios.engine.components import ComponentPorts
 from scenarios.engine.model import Step
 from scenarios.engine.observation import Observation
 from scenarios.engine.spec import WorldSpec
 from scenarios.engine.world import NotAvailable, WorldError
 from scenarios.settings import Settings
+from scenarios.tuning import lab_run
 from scenarios.worlds.base import ShopWorld
 from scenarios.worlds.kafka_cli import COMMITTED_TIMEOUT_S, compare_with_cli
 from scenarios.worlds.kafka_logs import LibrdkafkaLines
 from scenarios.worlds.schemas import WorldSchemas
 from scenarios.worlds.servers import PrivateBroker, Server
+from scenarios.worlds.sim import say_figures
 from scenarios.worlds.wiretap import Killed, TappedBroker
 from services.events import Topics
-from services.ports import BrokerError, StoreError
+from services.ports import BrokerError, InvalidConfig, StoreError
 from services.registry import RegistryError
 from services.runner import EventService
 from services.shop import KINDS, ensure_topics
@@ -257,6 +261,23 @@ class KafkaWorld(ShopWorld):
         thread.start()
         return reading
 
+    # ------------------------------------------------------------ a lab's own parts
+    def component_ports(self) -> ComponentPorts:
+        return ComponentPorts(broker=self._services, clock=self.clock, topic=lambda name: self.prefix + name,
+                              wait=lambda ms: time.sleep(int(ms) / 1000), mode=self.mode)
+
+    def measure_producer(self, settings: Mapping[str, Any], workload: Mapping[str, Any], runs: int) -> dict[str, Any]:
+        """The Python client measured on this broker: a warm-up run, then ``runs`` runs; medians."""
+        try:
+            knobs, load = lab_run.cell_of(settings, workload)
+        except lab_run.TuningError as exc:
+            return {"kind": "measurement", "refused": str(exc), "say": f"refused: {exc}"}
+        try:
+            figures = lab_run.measured(self.bootstrap, f"{self.prefix}tuning", knobs, load, runs)
+        except InvalidConfig as exc:  # a value librdkafka refuses: the learner's to change, told in one line
+            return {"kind": "measurement", "refused": str(exc), "say": f"refused: {exc}"}
+        return {**figures, "say": say_figures(figures)}
+
     # ------------------------------------------------------------ looking and ending
     def collect(self, obs: Observation) -> None:
         for thread in self._readings:
@@ -278,6 +299,7 @@ class KafkaWorld(ShopWorld):
 
     def close(self) -> None:
         try:
+            self.close_components()
             for name in list(self._threads):
                 self._halt(name)
             shop = getattr(self, "shop", None)

@@ -13,14 +13,17 @@ back at the end (a digest of its key, value and headers), so an edited script ch
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 from compose.topology import EXTERNAL_BOOTSTRAP
 from scenarios import root
+from scenarios.engine.components import ComponentPorts
 from scenarios.engine.model import Step
 from scenarios.engine.observation import Observation
 from scenarios.engine.spec import WorldSpec
 from scenarios.engine.world import NotAvailable
+from scenarios.tuning import lab_run
 from scenarios.worlds.base import ShopWorld
 from scenarios.worlds.gated import GatedBroker
 from scenarios.worlds.network import NOT_YET, SimNetwork
@@ -160,6 +163,20 @@ class SimWorld(ShopWorld):
     def compare_cli_lag(self, kind: str, topic: str) -> dict[str, Any]:
         raise NotAvailable("compare_cli_lag", self.mode, "Kafka's own CLI needs a real broker")
 
+    # ------------------------------------------------------------ a lab's own parts
+    def component_ports(self) -> ComponentPorts:
+        return ComponentPorts(broker=self.broker, clock=self.clock, topic=lambda name: name,
+                              wait=lambda ms: self.world.run_for(int(ms)), mode=self.mode)
+
+    def measure_producer(self, settings: Mapping[str, Any], workload: Mapping[str, Any], runs: int) -> dict[str, Any]:
+        """The batch-formation model's prediction: no clock, no broker, the same figures every run."""
+        try:
+            knobs, load = lab_run.cell_of(settings, workload)
+            figures = lab_run.modelled(knobs, load)
+        except lab_run.TuningError as exc:
+            return {"kind": "model", "refused": str(exc), "say": f"refused: {exc}"}
+        return {**figures, "say": say_figures(figures)}
+
     # ------------------------------------------------------------ looking
     def read_all_topics(self) -> dict[str, list[Record]]:
         records = super().read_all_topics()
@@ -179,6 +196,7 @@ class SimWorld(ShopWorld):
         return self.world.trace.lines()
 
     def close(self) -> None:
+        self.close_components()
         self.shop.close()
         for store in self.shop.stores.values():
             store.close()
@@ -190,3 +208,14 @@ def record_digest(r: Record) -> str:
     for part in (r.key, r.value, *(x for k, v in r.headers for x in (k.encode(), v))):
         h.update(b"-" if part is None else len(part).to_bytes(4, "big") + part)
     return h.hexdigest()[:20]
+
+
+def say_figures(figures: Mapping[str, Any]) -> str:
+    """One line for the timeline: what was measured (or modelled) at these settings."""
+    latency = figures.get("latency_ms") or {}
+    p99 = latency.get("p99")
+    what = "model (not a measurement)" if figures.get("kind") == "model" else "measured"
+    return (f"{what}: {figures.get('msgs_per_s', 0):,.0f} msgs/s, p99 "
+            + (f"{p99:.1f} ms" if p99 is not None else "not promised (saturated)")
+            + f", {figures.get('records_per_batch') or 0:.1f} records per batch, "
+            + f"{figures.get('requests_per_s') or 0:,.0f} requests/s")

@@ -66,18 +66,18 @@ def test_compose_and_sim_import_nothing_of_scenarios(package: str) -> None:
 # ---------------------------------------------------------------- rooms inside scenarios/ (docs/architecture.md)
 
 # Each room may import only rooms of a lower rank (and itself). Top-level modules named *_cli are
-# command groups (rank of cli); tuning is the producer-tuning tool (rank of stack).
+# command groups (rank of cli); tuning is the producer-tuning library (rank of ops: worlds measure with it).
 ROOMS = {
     "validation": 0,
     "settings": 1, "logs": 1,
     "root": 2,
     "engine": 3,
-    "ops": 4,
+    "ops": 4, "tuning": 4,
     "worlds": 5,
     "labs": 6,
     "present": 7, "web": 7,
     "session": 8,
-    "learner": 9, "stack": 9, "tuning": 9,
+    "learner": 9, "stack": 9,
     "cli": 10,
     "__main__": 11,
 }

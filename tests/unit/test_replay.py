@@ -84,6 +84,12 @@ def _edit_quantity(lines):
                 if step["op"] in ("place_order", "load"):  # an order's quantity, as a person would edit it
                     step["quantity"] = 7 if step["quantity"] != 7 else 1
                     return [json.dumps(head, sort_keys=True, separators=(",", ":")), *lines[1:]]
+                if step["op"] == "measure_producer":  # a producer setting
+                    step["settings"]["linger_ms"] += 1
+                    return [json.dumps(head, sort_keys=True, separators=(",", ":")), *lines[1:]]
+                if step["op"] == "call" and step["action"] == "put":  # a profile a lab component writes
+                    step["args"]["profile"]["version"] += 10
+                    return [json.dumps(head, sort_keys=True, separators=(",", ":")), *lines[1:]]
     raise AssertionError("no step with a quantity to edit")
 
 

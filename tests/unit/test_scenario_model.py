@@ -23,8 +23,15 @@ def test_every_lab_script_round_trips_through_json(name):
 
 
 def test_the_registry_finds_every_lab_folder_in_teaching_order():
-    assert list(labs.LABS) == ["happy-path", "stock-rollback", "poison-pill", "chaos", "connectivity",
-                               "startup-race", "consumer-lag", "schema-evolution"]
+    import tomllib
+    from pathlib import Path
+
+    folders = sorted(Path(labs.__file__).parent.glob("*/about.toml"))
+    about = [tomllib.loads(f.read_text()) for f in folders]
+    assert len(about) >= 10 and len({a["rank"] for a in about}) == len(about), "one rank per lab"
+    assert list(labs.LABS) == [a["name"] for a in sorted(about, key=lambda a: a["rank"])]
+    assert list(labs.LABS)[:7] == ["happy-path", "stock-rollback", "poison-pill", "chaos", "connectivity",
+                                   "startup-race", "consumer-lag"]
 
 
 def test_chaos_steps_depend_only_on_the_seed():

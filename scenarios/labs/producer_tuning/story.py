@@ -1,0 +1,111 @@
+"""producer-tuning: an offered load of RATE records/s, measured (kafka) or modelled (sim) at the
+learner's producer settings; the lesson is meeting a throughput and a p99 at the same time.
+
+One phase, one step: ``measure_producer``. The kafka world runs the Python client on the broker (a
+discarded warm-up run, then RUNS runs of RECORDS records, medians); the simulated world asks the
+batch-formation cost model (docs/producer-tuning-model.md), whose figures say they are a model. The
+shop's services are not started: this lab is about one producer.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from scenarios.engine.knobs import Knobs, knob
+from scenarios.engine.lab import Lab, LabContext, Observed
+from scenarios.engine.model import Check, Phase, Step, check
+from scenarios.engine.spec import WorldSpec
+
+RATE, RECORDS, RUNS = 10_000, 10_000, 2
+RECORD_SIZE, KEYS, PARTITIONS = 200, 100, 3
+TARGET_MSGS_PER_S, TARGET_P99_MS = 9_000, 100.0
+NO_SHOP = ("order", "payment", "inventory")  # one producer, no saga
+
+
+class TuningKnobs(Knobs):
+    linger_ms: int = knob(0, lesson=True, ge=0, le=900_000, help="linger.ms: how long a batch waits for more records")
+    batch_num_messages: int = knob(1, lesson=True, ge=1, le=1_000_000,
+                                   help="batch.num.messages: most records in one batch (librdkafka's default 10000)")
+    batch_size: int = knob(1_000_000, ge=1, le=2_147_483_647, help="batch.size: most bytes in one batch")
+    compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = knob("none", help="compression.type")
+    rate: int = knob(RATE, ge=RATE, help="offered records per second",
+                     guard="the offered load is the target; tune the producer, not the load")
+    records: int = knob(RECORDS, ge=RECORDS, help="records per measured run",
+                        guard="a shorter run hides the queue a slow setting builds")
+
+
+def settings_of(knobs: TuningKnobs) -> dict[str, Any]:
+    return {"linger_ms": knobs.linger_ms, "batch_num_messages": knobs.batch_num_messages,
+            "batch_size": knobs.batch_size, "compression": knobs.compression}
+
+
+def story(knobs: TuningKnobs, ctx: LabContext) -> list[Phase]:
+    workload = {"record_size": RECORD_SIZE, "keys": KEYS, "rate": knobs.rate, "records": knobs.records,
+                "warmup": 200, "partitions": PARTITIONS}
+    step = Step("measure_producer", {"settings": settings_of(knobs), "workload": workload, "runs": RUNS})
+    name = f"{knobs.rate:,}/s, linger.ms={knobs.linger_ms}, batch.num.messages={knobs.batch_num_messages}"
+    return [Phase(name, WorldSpec(partitions=PARTITIONS, deferred=NO_SHOP), (step,))]
+
+
+def _figures(observed: Observed) -> dict[str, Any]:
+    (obs,) = observed
+    why = "; ".join(obs.step_errors + obs.not_available) or "no measurement"  # e.g. a setting the client refused
+    return obs.measurements[-1] if obs.measurements else {"refused": why}
+
+
+def _hint(fig: dict[str, Any], knobs: TuningKnobs) -> str:
+    per_batch = fig.get("records_per_batch") or 0.0
+    requests = fig.get("requests_per_s") or 0.0
+    p99 = (fig.get("latency_ms") or {}).get("p99")
+    if per_batch < 5:
+        return (f"{per_batch:.1f} records per batch means about one ProduceRequest per record ({requests:,.0f}/s "
+                f"asked for): the client cannot send that many, so records queue inside it and wait. librdkafka "
+                f"closes a batch at linger.ms, batch.num.messages or batch.size, whichever comes first: allow "
+                f"big batches (batch_num_messages = 10000) and let each wait a little (linger_ms = 5..20).")
+    if p99 is not None and p99 > TARGET_P99_MS and knobs.linger_ms >= TARGET_P99_MS / 2:
+        return (f"A record waits up to linger.ms ({knobs.linger_ms} ms) for its batch, so the p99 is at least "
+                f"that: batching is already enough at {per_batch:.0f} records per batch; shorten linger_ms "
+                f"well below {TARGET_P99_MS:g} ms (5..20).")
+    return (f"{per_batch:.1f} records per batch, {requests:,.0f} requests/s: find a linger_ms that keeps "
+            f"requests few but waits less than the p99 allows ({TARGET_P99_MS:g} ms).")
+
+
+def _verdict(fig: dict[str, Any], knobs: TuningKnobs) -> list[Check]:
+    model = fig.get("kind") == "model"
+    tag = " (cost model, not a measurement)" if model else " (measured)"
+    if fig.get("refused"):
+        return [check("the producer could be measured" + tag, False, str(fig["refused"]),
+                      "fix the setting named above and check again")]
+    rate = float(fig.get("msgs_per_s") or 0.0)
+    p99 = (fig.get("latency_ms") or {}).get("p99")
+    hint = _hint(fig, knobs)
+    why_no_p99 = (f"saturated: {fig.get('requests_per_s', 0):,.0f} requests/s asked for, over the model's budget "
+                  f"of {fig.get('request_budget_per_s', 0):,.0f}/s, so it makes no latency promise")
+    return [
+        check(f"at least {TARGET_MSGS_PER_S:,} msgs/s" + tag, rate >= TARGET_MSGS_PER_S,
+              f"{rate:,.0f} msgs/s of {knobs.rate:,} offered" + _spread(fig, "msgs_per_s"), hint),
+        check(f"produce->ack p99 at most {TARGET_P99_MS:g} ms" + tag, p99 is not None and p99 <= TARGET_P99_MS,
+              (f"p99 {p99:.1f} ms" + _spread(fig, "latency_ms.p99")) if p99 is not None else why_no_p99, hint),
+    ]
+
+
+def _spread(fig: dict[str, Any], name: str) -> str:
+    s = (fig.get("spread") or {}).get(name)
+    return f" (median of {s['n']} runs, {s['min']:,.1f}..{s['max']:,.1f})" if s else ""
+
+
+def checks(observed: Observed, knobs: TuningKnobs, ctx: LabContext) -> list[Check]:
+    return _verdict(_figures(observed), knobs)
+
+
+def symptoms(observed: Observed, knobs: TuningKnobs, ctx: LabContext) -> list[Check]:
+    found = _verdict(_figures(observed), knobs)
+    missed = [c.name for c in found if not c.passed]
+    detail = "; ".join(c.detail for c in found)
+    return [check("misses the target: " + (", ".join(missed) or "nothing"), bool(missed) and len(found) == 2, detail)]
+
+
+LAB = Lab.define(__file__, TuningKnobs, story, checks, symptoms,
+                 demo=lambda ctx: [("one record per request", {}),
+                                   ("batches, but linger.ms=200", {"linger_ms": 200, "batch_num_messages": 10_000})],
+                 fix=lambda ctx: {"linger_ms": 20, "batch_num_messages": 10_000})

@@ -1,0 +1,48 @@
+"""producer-tuning on the simulator: the cost model's verdicts, labelled a model, with hints from what it saw."""
+
+from __future__ import annotations
+
+import pytest
+
+from scenarios import session
+from scenarios.engine.knobs import KnobError
+from tests.unit.test_lab_helpers import edit_setting, lab_dir, lab_json  # noqa: F401  (lab_dir is a fixture)
+
+
+def _checks(knobs):
+    outcome = session.check("producer-tuning", knobs)
+    return {c.name: c for c in outcome.checks}, outcome.last
+
+
+def test_one_record_per_request_is_saturated_and_the_hint_says_to_batch():
+    found, obs = _checks({})
+    (figures,) = obs.measurements
+    assert figures["kind"] == "model" and figures["saturated"] and figures["requests_per_s"] == 10_000
+    assert all("cost model, not a measurement" in name for name in found)
+    assert not any(c.passed for c in found.values())
+    assert "batch_num_messages = 10000" in next(iter(found.values())).hint
+
+
+def test_a_long_linger_meets_the_throughput_but_not_the_p99():
+    found, _ = _checks({"linger_ms": 200, "batch_num_messages": 10_000})
+    throughput, p99 = found.values()
+    assert throughput.passed and not p99.passed and "199.0 ms" in p99.detail
+    assert "shorten linger_ms" in p99.hint
+
+
+def test_librdkafkas_defaults_meet_the_target_in_the_model():
+    found, _ = _checks({"linger_ms": 5, "batch_num_messages": 10_000})
+    assert all(c.passed for c in found.values())
+
+
+def test_the_offered_rate_is_guarded(lab_dir, capsys):  # noqa: F811
+    with pytest.raises(KnobError, match="rate = 5000 is refused: the offered load is the target"):
+        session.check("producer-tuning", {"rate": 5_000})
+    lab_json(capsys, "lab", "start", "producer-tuning")
+    edit_setting(lab_dir, "producer-tuning", "compression", '"brotli"')
+    capsys.readouterr()
+    from scenarios.cli import main
+
+    assert main(["lab", "check", "producer-tuning"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "compression" in err[0]
