@@ -52,6 +52,7 @@ from typing import Any
 import structlog
 
 from services.events import SCHEMAS, Event, PoisonRecord, header_text
+from services.fault_points import AFTER_PRODUCE, FaultPoints
 from services.handling import (
     FailedRecord,
     Handler,
@@ -139,6 +140,7 @@ class EventService:
         self.exited: str | None = None  # why startup gave up; the instance does nothing more
         self._starting = self.config.startup is not None
         self._start_attempts = 0
+        self.fault_points = FaultPoints()  # where a world may crash this instance (services.fault_points)
 
     # ------------------------------------------------------------ the loop body
 
@@ -210,6 +212,7 @@ class EventService:
         except BrokerError as exc:  # stays in the outbox; the next step publishes it again
             self._broker_trouble("publish failed", exc, pending=len(entries))
             return 0
+        self.fault_points.reached(AFTER_PRODUCE)  # acked, not yet marked published: a crash republishes
         try:
             with self.store.transaction() as tx:
                 tx.mark_published([e.seq for e in entries])

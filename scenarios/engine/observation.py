@@ -73,6 +73,7 @@ class Observation:
     step_errors: list[str] = field(default_factory=list)  # steps the broker refused (e.g. an inject)
     cli_lag: dict[str, Any] | None = None  # kafka-consumer-groups' LAG next to our own readings
     redrives: list[dict[str, Any]] = field(default_factory=list)
+    killed_at: list[tuple[str, str]] = field(default_factory=list)  # (instance, fault point) of each crash there
     run_prefix: str = ""  # kafka: the kl-<run>- prefix of this phase's topics, groups and schemas
     logical_topic: Callable[[str], str] = str
     started_ms: int = 0
