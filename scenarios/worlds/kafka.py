@@ -390,7 +390,7 @@ class KafkaWorld(ShopWorld):
                 server.stop()
             self.servers.clear()
             self.lines.uninstall()
-            if self._log_dir is not None and not self.keep:
+            if self._log_dir is not None:  # the processes are gone; their logs were quoted if they misbehaved
                 shutil.rmtree(self._log_dir, ignore_errors=True)
 
 
