@@ -3,7 +3,7 @@
 The parent writes commands on the process's standard input, one per line; the process answers on
 its standard output (its logs go to stderr), each answer a line starting with ``kafkalab-control:``.
 
-    -> (once the loop has stepped)   kafkalab-control: ready port=41235
+    -> (once the HTTP API listens)   kafkalab-control: ready port=41235
     arm after-db-commit           -> kafkalab-control: armed after-db-commit
     (the point is reached)        -> kafkalab-control: reached after-db-commit   (and the thread waits)
 
@@ -21,7 +21,6 @@ from typing import Any
 from services.fault_points import FAULT_POINTS, FaultPoints
 
 PREFIX = "kafkalab-control:"
-READY_POLL_S = 0.05
 
 
 def say(line: str) -> None:
@@ -35,13 +34,11 @@ def wait_for_kill(point: str) -> None:
     threading.Event().wait()
 
 
-def start_control(points: list[FaultPoints], stats: Any, stop: Any, port: int | None) -> threading.Thread:
-    """Announce readiness once the loop has stepped, then take commands from stdin until EOF."""
+def start_control(points: list[FaultPoints], port: int | None) -> threading.Thread:
+    """Announce readiness, then take commands from stdin until EOF."""
 
     def serve() -> None:
-        while stats.steps == 0 and not stop.stopping:
-            stop.event.wait(READY_POLL_S)  # the loop's first step: subscribed, and the outbox published once
-        say("ready" + (f" port={port}" if port is not None else ""))
+        say("ready" + (f" port={port}" if port is not None else ""))  # the HTTP API listens; the loop starts now
         for line in sys.stdin:
             command, _, point = line.strip().partition(" ")
             if command == "arm" and point in FAULT_POINTS:

@@ -100,9 +100,9 @@ class KafkaWorld(ShopWorld):
                                   self.clock, root.random_ids(), config=self.service_config("order"),
                                   per_kind=self.per_kind(), instances=spec.instances,
                                   logger=logger, create_topics=False, partitions=spec.partitions)
-            for service in self.shop.services:
+            for service in sorted(self.shop.services, key=lambda s: s.name.split("-")[0] in spec.processes):
                 if service.name.split("-")[0] not in spec.deferred:
-                    self._run(service)
+                    self._run(service)  # threads first: they join their groups while a process starts
         except BaseException as exc:
             self.close()
             if isinstance(exc, LauncherError | BrokerError | StoreError):
