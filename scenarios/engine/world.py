@@ -77,7 +77,8 @@ class World(Protocol):
 
     def quiet(self, deadline_ms: int | None) -> bool:
         """Run until settled (all orders terminal, outboxes empty, groups caught up); False when the
-        deadline passes or nothing more can happen (an instance exited)."""
+        deadline passes or nothing more can happen (an instance exited, or orders are PENDING with
+        nothing left to deliver)."""
 
     # ------------------------------------------------------------ looking
     def watch(self, kind: str, topic: str, every_ms: int) -> None: ...

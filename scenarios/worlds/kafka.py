@@ -11,6 +11,11 @@ before committing it (in-process it still leaves its group: confluent-kafka give
 without a LeaveGroup); ``slow`` pauses an instance after each step. ``broker_down`` and
 ``lose_ack`` need a fault backend between the clients and the broker (``fault_backend``, e.g. a
 fault proxy); without one they are "not available in the kafka world".
+
+A kind the phase lists in ``processes`` runs as a real OS process instead (``kafkalab service run``,
+scenarios.worlds.processes): orders go to its HTTP API, and ``crash`` at a fault point is a real
+SIGKILL where the process reached it, so its consumer never leaves the group (its partitions wait
+for the session timeout) and its state is what PostgreSQL committed.
 """
 
 from __future__ import annotations
