@@ -108,7 +108,8 @@ def summary_lines(obs: Observation) -> list[str]:
     if refused:
         lines.append(f"{len(refused)} order(s) refused by the API (400), e.g. {refused[0].error}")
     for who, point in obs.killed_at:
-        lines.append(f"{who} was killed (kill -9) at fault point {point}")
+        how = " with kill -9" if obs.mode == "kafka" else ""  # the simulator's actor dies there, as a process would
+        lines.append(f"{who} was killed{how} at fault point {point}")
     if unanswered:
         lines.append(f"{len(unanswered)} request(s) got no answer: the order service died while taking them")
     lines += dual_write_lines(obs)

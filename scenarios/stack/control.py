@@ -9,13 +9,15 @@ its standard output (its logs go to stderr), each answer a line starting with ``
 
 At a reached fault point the thread that got there (an HTTP request, or the relay in the loop) stops
 for good: the parent kills the process with SIGKILL, so the crash lands exactly there, as a real
-``kill -9`` would. Nothing here kills anything itself.
+``kill -9`` would. Nothing here kills anything itself. When stdin ends (the parent closed it, or
+died), the service stops as on SIGTERM: a lab's process never outlives the lab.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from services.fault_points import FAULT_POINTS, FaultPoints
@@ -34,8 +36,9 @@ def wait_for_kill(point: str) -> None:
     threading.Event().wait()
 
 
-def start_control(points: list[FaultPoints], port: int | None) -> threading.Thread:
-    """Announce readiness, then take commands from stdin until EOF."""
+def start_control(points: list[FaultPoints], port: int | None, parent_gone: Callable[[], None]) -> threading.Thread:
+    """Announce readiness, then take commands from stdin; at its end (the parent closed it, or died)
+    call ``parent_gone``, which stops the service: a lab's process never outlives its lab."""
 
     def serve() -> None:
         say("ready" + (f" port={port}" if port is not None else ""))  # the HTTP API listens; the loop starts now
@@ -48,6 +51,7 @@ def start_control(points: list[FaultPoints], port: int | None) -> threading.Thre
             elif command:
                 say(f"refused {line.strip()!r}: the commands are 'arm <fault point>' with one of "
                     f"{', '.join(FAULT_POINTS)}")
+        parent_gone()
 
     thread = threading.Thread(target=serve, name="control", daemon=True)
     thread.start()

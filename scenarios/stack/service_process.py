@@ -126,7 +126,7 @@ def run_service(opts: ServiceOptions, stop: StopFlag | None = None) -> int:
         log.info("http listening", host=opts.host, port=server.port)
     if opts.control:
         points = [service.fault_points] + ([api.fault_points] if api is not None else [])
-        start_control(points, server.port if server is not None else None)
+        start_control(points, server.port if server is not None else None, stop.event.set)
     log.info("started", group_id=service.group_id, bootstrap=opts.settings.bootstrap, pid=os.getpid())
     try:
         _loop(service, stats, stop, log)

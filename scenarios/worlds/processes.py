@@ -119,6 +119,21 @@ class ServiceProcess:
         """Wait until an armed point was reached (and the process killed there)."""
         return self._wait_for(lambda line: line.startswith("reached "), timeout_s) is not None
 
+    def orphan(self) -> None:
+        """Close its stdin, as the kernel does when this process dies: it stops (scenarios.stack.control)."""
+        if self._proc is not None and self._proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self._proc.stdin.close()
+
+    def wait(self, timeout_s: float) -> int | None:
+        """Its exit code once it has ended, None if it still runs after ``timeout_s``."""
+        if self._proc is None:
+            return None
+        try:
+            return self._proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            return None
+
     @property
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None

@@ -74,3 +74,24 @@ def _forget(lab_dir, prefixes, kafka_bootstrap) -> None:
 
     for prefix in set(prefixes):
         delete_run(Settings.resolve({"bootstrap": kafka_bootstrap}), prefix)
+
+
+def test_a_lab_service_process_stops_when_its_parent_closes_its_stdin(kafka_bootstrap, tmp_path):
+    import uuid
+
+    from scenarios.settings import Settings
+    from scenarios.worlds.processes import ServiceProcess
+
+    settings = Settings.resolve({"bootstrap": kafka_bootstrap})
+    run = uuid.uuid4().hex[:8]
+    proc = ServiceProcess("payment", 0, ["--bootstrap", kafka_bootstrap, "--database-url",
+                                         settings.database_url_or_local(), "--prefix", f"kl-{run}-",
+                                         "--schema", f"payment_svc_{run}"], log_dir=tmp_path)
+    try:
+        proc.start()
+        assert proc.alive
+        proc.orphan()  # what the kernel does when the lab process dies
+        assert proc.wait(30) == 0  # it stopped as on SIGTERM (left its group), not killed
+    finally:
+        proc.stop()
+        _forget(tmp_path, [f"kl-{run}-"], kafka_bootstrap)
