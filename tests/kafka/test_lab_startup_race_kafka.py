@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import missing_dependency
-from tests.unit.test_lab_helpers import edit_setting, lab_json
+from tests.unit.test_lab_helpers import lab_json
 
 pytestmark = pytest.mark.kafka
 
@@ -55,10 +55,8 @@ def test_startup_race_lab_in_kafka_mode_fails_with_a_hint_until_the_learner_fixe
     # (every time we measured, but it is a race, so not asserted here).
     assert {"broker second", "broker third", "broker last"} <= set(failed), failed
 
-    edit_setting(lab_dir, "startup-race", "wait_for_broker", "true")
-    code, verdict = lab_json(capsys, "lab", "check", "startup-race")  # waiting, but with no retries
-    assert code == 1 and "budget" in verdict["hint"]
-
+    # (waiting with no retry budget, and its hint, is checked on the simulator: each check here costs
+    # four broker starts)
     code, verdict = lab_json(capsys, "lab", "solve", "startup-race", "--apply")
     assert code == 0 and verdict["passed"], verdict
     assert "4/4 start orders OK" in verdict["checks"][0]["detail"]
@@ -73,7 +71,9 @@ def test_startup_race_scenario_in_kafka_mode_naive_dies_then_every_order_complet
     before = _private_dirs()
     capsys.readouterr()
     code = main(["scenario", "run", "startup-race", "--mode", "kafka", "--json"])
-    payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    out, err = capsys.readouterr()
+    assert out.strip(), f"exit {code}, nothing on stdout; stderr ends: {err[-2000:]}"
+    payload = json.loads(out.strip().splitlines()[-1])
     failed = [c for c in payload["checks"] if not c["passed"]]
     assert code == 0 and payload["passed"] and payload["mode"] == "kafka", failed
     details = {c["name"]: c["detail"] for c in payload["checks"]}

@@ -123,13 +123,3 @@ def test_consumer_lag_on_a_real_broker_compares_with_kafkas_cli_and_draws_the_ch
         assert chart.is_file() and "<svg" in chart.read_text()
     finally:
         _forget(lab_dir, "consumer-lag", kafka_bootstrap)
-
-
-@pytest.mark.parametrize("name", ["connectivity", "chaos", "consumer-lag"])
-def test_the_demonstration_passes_on_a_real_broker(name, kafka_bootstrap):
-    from scenarios import session
-    from scenarios.settings import Settings
-
-    outcome = session.demo(name, "kafka", 0, Settings.resolve({"bootstrap": kafka_bootstrap}))
-    assert outcome.passed, [(c.name, c.detail) for c in outcome.checks if not c.passed]
-    assert outcome.trace_sha256 is None
