@@ -87,7 +87,7 @@ def test_kafka_first_fails_with_its_own_hint_then_relay_passes(lab_dir, capsys):
     code, verdict = lab_json(capsys, "lab", "check", "outbox")
     failed = {c["name"]: c["detail"] for c in verdict["checks"] if not c["passed"]}
     assert code == 1 and "announced_not_stored=1" in failed["no order announced but never stored"]
-    assert "money charged - refunded == completed orders in the store" in failed
+    assert "money charged - refunded == completed orders in the store (copies applied once)" in failed
     assert "charged" in verdict["hint"] and 'order_events = "relay"' in verdict["hint"]
     assert any("which the order store does not have" in line for line in verdict["notes"]), verdict["notes"]
 

@@ -29,7 +29,6 @@ CUSTOMERS = {AFTER_DB_COMMIT: ("cust_crash_after_commit", 25.0), AFTER_PRODUCE: 
 # Where each way of writing has its moment between two writes (a crash anywhere else is harmless).
 CRASH_POINTS = {"write-then-produce": (AFTER_DB_COMMIT,), "produce-then-write": (AFTER_PRODUCE,),
                 "relay": (AFTER_DB_COMMIT, AFTER_PRODUCE)}
-ORDER_EVENTS = ("relay", "write-then-produce", "produce-then-write")
 
 
 class OutboxKnobs(Knobs):
@@ -103,6 +102,10 @@ def checks(observed: Observed, knobs: OutboxKnobs, ctx: LabContext) -> list[Chec
     pending = sorted(o for o, s in obs.statuses.items() if s not in c.TERMINAL)
     landed = sorted({point for _, point in obs.killed_at})
     copies = sum(n - 1 for n in found.copies.values())
+    # Copies of an OrderCreated (the relay publishing again after a crash) must be applied once: the
+    # money says so (a second charge would show), so their count is told with it.
+    copies_told = (f"; announced_more_than_once={len(found.copies)} ({copies} extra "
+                   f"cop{'y' if copies == 1 else 'ies'}, skipped by event id)")
     return [
         check("the order service was killed between its writes", landed == sorted(CRASH_POINTS[knobs.order_events]),
               f"killed at: {', '.join(f'{who} {point}' for who, point in obs.killed_at) or 'nowhere'}", hint),
@@ -113,9 +116,8 @@ def checks(observed: Observed, knobs: OutboxKnobs, ctx: LabContext) -> list[Chec
         check("every stored order reached a terminal state", not pending and len(obs.statuses) >= len(CUSTOMERS) + 2,
               f"{len(obs.statuses)} orders stored, {len(pending)} PENDING"
               + (f" (e.g. {pending[0][:8]})" if pending else ""), hint),
-        check("money charged - refunded == completed orders in the store", balanced, money_detail, hint),
-        check("an OrderCreated sent twice is harmless (same event id, consumers skip the copy)", True,
-              f"announced_more_than_once={len(found.copies)} ({copies} extra cop{'y' if copies == 1 else 'ies'})"),
+        check("money charged - refunded == completed orders in the store (copies applied once)", balanced,
+              money_detail + copies_told, hint),
     ]
 
 
