@@ -21,6 +21,7 @@ from scenarios.logs import STDERR
 from scenarios.settings import Settings
 from services.catalog import DEFAULT_CATALOG
 from services.events import Topics
+from services.fault_points import OrderEvents
 from services.handling import Handler, ServiceConfig
 from services.ids import IdGenerator, RandomIds, SeededIds
 from services.order_api import OrderApi
@@ -185,5 +186,8 @@ def event_service(name: str, handler: Handler, *, broker: Broker, store: StateSt
     return EventService(name, handler, broker=broker, store=store, clock=clock, logger=logger, config=config)
 
 
-def order_api(store: StateStore, clock: Clock, ids: IdGenerator, topics: Topics) -> OrderApi:
-    return OrderApi(store, clock, ids, catalog=DEFAULT_CATALOG, topics=topics)
+def order_api(store: StateStore, clock: Clock, ids: IdGenerator, topics: Topics, *,
+              order_events: OrderEvents = OrderEvents.RELAY, broker: Broker | None = None) -> OrderApi:
+    """``order_events`` other than relay (a dual write, the outbox lab) produces from the API: ``broker``."""
+    return OrderApi(store, clock, ids, catalog=DEFAULT_CATALOG, topics=topics, order_events=order_events,
+                    broker=broker)

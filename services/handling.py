@@ -9,6 +9,7 @@ from typing import Protocol
 
 from services.codec import JSON, Codec
 from services.events import Event, Topics, header_text
+from services.fault_points import OrderEvents
 from services.ports import Admin, Record, StoreTransaction, TopicSpec
 
 
@@ -78,6 +79,7 @@ class ServiceConfig:
     dedupe: bool = True  # False: a redelivered event is applied again (no processed-id check)
     startup: StartupPolicy | None = None  # None: no startup calls; the first step() subscribes
     codec: Codec = JSON  # how events become record values and back (services.codec)
+    order_events: OrderEvents = OrderEvents.RELAY  # order service: outbox + relay, or a dual write (the outbox lab)
 
 
 @dataclass(frozen=True, slots=True)

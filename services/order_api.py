@@ -5,6 +5,11 @@ PENDING and puts its OrderCreated in the order service's outbox. The next order-
 instance) publishes it; ``OrderService.publish_pending()`` does it at once if the caller wants. A body
 that fails validation raises ``ValidationError`` naming the field, and nothing is written or produced.
 
+That is ``order_events=relay``, the default. The other two values are the dual write the outbox lab
+shows on purpose (services.fault_points.OrderEvents): the database and Kafka written one after the
+other from the request, each in its own "transaction", so a crash between them (the fault points
+``after-db-commit`` and ``after-produce``) leaves one written and the other not.
+
 Body rules: ``customerId`` a non-blank string of at most 64 characters with no control characters
 and no lone surrogates (text the order store and the events must carry as it is); ``productId`` a
 product of the catalog; ``quantity`` an integer (not a bool) from 1 to 1,000,000; ``amount`` a number
@@ -25,8 +30,9 @@ from typing import Any
 from services.catalog import DEFAULT_CATALOG, Catalog
 from services.codec import JSON, Codec
 from services.events import ORDER_CREATED, Event, Topics
+from services.fault_points import AFTER_DB_COMMIT, AFTER_PRODUCE, FaultPoints, OrderEvents
 from services.ids import IdGenerator
-from services.ports import Clock, Order, StateStore
+from services.ports import Broker, Clock, Order, Producer, ProducerConfig, StateStore
 
 MAX_QUANTITY = 1_000_000
 MAX_AMOUNT = Decimal(10_000_000)
@@ -148,8 +154,16 @@ class OrderApi:
         catalog: Catalog = DEFAULT_CATALOG,
         topics: Topics | None = None,
         codec: Codec = JSON,
+        order_events: OrderEvents = OrderEvents.RELAY,
+        broker: Broker | None = None,
     ) -> None:
         self.codec = codec
+        self.order_events = OrderEvents(order_events)
+        if self.order_events is not OrderEvents.RELAY and broker is None:
+            raise ValueError(f"order_events={self.order_events.value} produces from the API: it needs a broker")
+        self._broker = broker
+        self._producer: Producer | None = None
+        self.fault_points = FaultPoints()  # where a world may crash the order service mid-request
         self.store = store
         self.clock = clock
         self.ids = ids
@@ -178,10 +192,39 @@ class OrderApi:
             quantity=order.quantity,
             amountCents=order.amount_cents,
         )
-        with self.store.transaction() as tx:
-            tx.insert_order(order)
-            tx.add_outbox(*self.codec.encode(created, self.topics))
+        if self.order_events is OrderEvents.RELAY:
+            with self.store.transaction() as tx:
+                tx.insert_order(order)
+                tx.add_outbox(*self.codec.encode(created, self.topics))
+            self.fault_points.reached(AFTER_DB_COMMIT)
+        elif self.order_events is OrderEvents.WRITE_THEN_PRODUCE:  # the dual write, database first
+            with self.store.transaction() as tx:
+                tx.insert_order(order)
+            self.fault_points.reached(AFTER_DB_COMMIT)
+            self._produce_now(created)
+            self.fault_points.reached(AFTER_PRODUCE)
+        else:  # the dual write, Kafka first
+            self._produce_now(created)
+            self.fault_points.reached(AFTER_PRODUCE)
+            with self.store.transaction() as tx:
+                tx.insert_order(order)
+            self.fault_points.reached(AFTER_DB_COMMIT)
         return order
+
+    def _produce_now(self, event: Event) -> None:
+        """Straight to Kafka, waiting for the ack: what a dual write does (BrokerError if it fails)."""
+        if self._producer is None:
+            assert self._broker is not None
+            self._producer = self._broker.producer(ProducerConfig(client_id="order-api", enable_idempotence=True))
+        topic, key, value, headers = self.codec.encode(event, self.topics)
+        self._producer.produce(topic, value, key=key, headers=headers)
+        self._producer.flush()
+
+    def close(self) -> None:
+        """Release the producer a dual write made."""
+        if self._producer is not None:
+            producer, self._producer = self._producer, None
+            producer.close()
 
     def get_order(self, order_id: str) -> Order | None:
         with self.store.transaction() as tx:

@@ -53,6 +53,7 @@ import structlog
 
 from services.codec import Codec
 from services.events import SCHEMAS, Event, PoisonRecord, header_text
+from services.fault_points import AFTER_PRODUCE, FaultPoints
 from services.handling import (
     FailedRecord,
     Handler,
@@ -140,6 +141,7 @@ class EventService:
         self.exited: str | None = None  # why startup gave up; the instance does nothing more
         self._starting = self.config.startup is not None
         self._start_attempts = 0
+        self.fault_points = FaultPoints()  # where a world may crash this instance (services.fault_points)
 
     def write_with(self, codec: Codec) -> None:
         """A new version of this instance's producing code: what it publishes from now on is encoded by
@@ -216,6 +218,7 @@ class EventService:
         except BrokerError as exc:  # stays in the outbox; the next step publishes it again
             self._broker_trouble("publish failed", exc, pending=len(entries))
             return 0
+        self.fault_points.reached(AFTER_PRODUCE)  # acked, not yet marked published: a crash republishes
         try:
             with self.store.transaction() as tx:
                 tx.mark_published([e.seq for e in entries])

@@ -65,7 +65,9 @@ class Shop:
         self.config = config
         self.configs = {kind: (per_kind or {}).get(kind, config) for kind in KINDS}
         self.logger = logger
-        self.api = OrderApi(stores["order"], clock, ids, catalog=catalog, topics=config.topics, codec=config.codec)
+        order_config = self.configs["order"]
+        self.api = OrderApi(stores["order"], clock, ids, catalog=catalog, topics=config.topics, codec=config.codec,
+                            order_events=order_config.order_events, broker=broker)
         self.services: list[EventService] = []
         self._counts = dict.fromkeys(KINDS, 0)
 
@@ -132,6 +134,7 @@ class Shop:
     def close(self) -> None:
         for service in self.services:
             service.close()
+        self.api.close()
 
 
 def build_shop(

@@ -62,7 +62,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"lab": lab.name, "mode": args.mode, "knobs_file": str(path), "task": lab.task,
                     "look": list(lab.look), "symptom": notes, "docs": lab.docs, "passed": verdict.passed,
-                    "checks": [c.to_json() for c in verdict.outcome.checks]}, sys.stdout)
+                    "checks": [c.to_json() for c in verdict.outcome.checks], "hint": verdict.hint}, sys.stdout)
         return 0
     out = console()
     out.print(f"== {lab.title} ({args.mode}) ==\n", markup=False)

@@ -27,6 +27,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--host", default="127.0.0.1", help="order only: HTTP bind address")
     run.add_argument("--port", type=int, default=3000, help="order only: HTTP port")
     run.add_argument("--json-logs", action="store_true", help="log JSON lines instead of key=value")
+    run.add_argument("--order-events", choices=("relay", "write-then-produce", "produce-then-write"),
+                     default="relay", help="order only: outbox + relay (default), or a dual write (the outbox lab)")
+    run.add_argument("--schema", default=None, help="PostgreSQL schema of its state (default: the kind's, prefixed)")
+    run.add_argument("--session-timeout-ms", type=int, default=45_000, help="how long a killed instance keeps "
+                     "its partitions")
+    run.add_argument("--control", action="store_true", help="take 'arm <fault point>' lines on stdin (labs)")
     run.set_defaults(func=_service_run)
 
     up = subparsers.add_parser("up", help="start Kafka, PostgreSQL and the three services as processes")
@@ -83,7 +89,8 @@ def _service_run(args: argparse.Namespace) -> int:
         _say("kafkalab: service run needs --database-url or DATABASE_URL (`kafkalab db up` prints one)")
         return 2
     options = ServiceOptions(name=args.name, settings=settings, instance=args.instance, prefix=args.prefix,
-                             host=args.host, port=args.port)
+                             host=args.host, port=args.port, order_events=args.order_events, schema=args.schema,
+                             session_timeout_ms=args.session_timeout_ms, control=args.control)
     return run_service(options)
 
 

@@ -30,7 +30,7 @@ STEP_OPS: dict[str, tuple[str, ...]] = {
     "load": ("rate", "count", "customer_id", "product_id", "quantity", "amount", "spread"),
     "inject": ("topic", "value_hex", "key", "partition", "note"),
     "start": ("component",),
-    "crash": ("service", "index"),
+    "crash": ("service", "index", "at"),  # at: a fault point (services.fault_points); none: before a commit
     "restart": ("service", "index"),
     "scale": ("service", "instances"),
     "slow": ("service", "index", "ms"),

@@ -79,6 +79,7 @@ class Observation:
     registry_json: str | None = None  # sim avro worlds: the phase's registry, saved for `kafkalab schema`
     calls: list[dict[str, Any]] = field(default_factory=list)  # call steps: component, action, args, result
     measurements: list[dict[str, Any]] = field(default_factory=list)  # measure_producer: figures, or the model's
+    killed_at: list[tuple[str, str]] = field(default_factory=list)  # (instance, fault point) of each crash there
     run_prefix: str = ""  # kafka: the kl-<run>- prefix of this phase's topics, groups and schemas
     logical_topic: Callable[[str], str] = str
     started_ms: int = 0

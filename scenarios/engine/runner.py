@@ -15,7 +15,7 @@ from typing import Any
 from scenarios.engine.model import Phase, Step
 from scenarios.engine.observation import Observation, PlacedOrder, TimelineEntry
 from scenarios.engine.timeline import record_timeline
-from scenarios.engine.world import NotAvailable, World
+from scenarios.engine.world import NO_ANSWER, NotAvailable, World
 from services.ports import BrokerError
 from services.registry import RegistryError
 
@@ -81,7 +81,8 @@ def _place(world: World, obs: Observation, body: dict[str, Any], *, narrate: boo
     obs.placed.append(PlacedOrder(order_id, body, error))
     world.emit("api_order", order=order_id, body=body_digest(body), refused=error or None)
     if narrate:
-        verdict = f"accepted, saga {order_id[:8]}" if order_id else f"refused (400): {error}"
+        verdict = (f"accepted, saga {order_id[:8]}" if order_id else
+                   error if error.startswith(NO_ANSWER) else f"refused (400): {error}")
         what = (f"{body['customerId']} orders {body['quantity']} x {body['productId']} "
                 f"for {_money_or_raw(body['amount'])}")
         _note(world, obs, "step", "POST /orders", f"{what}: {verdict}")

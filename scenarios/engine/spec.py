@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 Kind = Literal["order", "payment", "inventory"]
 Component = Literal["broker", "order", "payment", "inventory"]
 TopicName = Literal["orders", "payments", "inventory"]
+OrderEvents = Literal["relay", "write-then-produce", "produce-then-write"]
 
 
 class _Spec(BaseModel):
@@ -40,6 +41,7 @@ class ServiceSpec(_Spec):
     max_records: int = Field(500, ge=1)
     subscribe: tuple[TopicName, ...] | None = None
     startup: StartupSpec | None = None
+    order_events: OrderEvents = "relay"  # order service: outbox + relay, or a dual write (services.fault_points)
 
 
 class WorldSpec(_Spec):
@@ -51,6 +53,10 @@ class WorldSpec(_Spec):
     deferred: tuple[Component, ...] = ()  # started by a ``start`` step, not when the world opens
     client_timeout_s: float = Field(15.0, gt=0)  # kafka: bound on each admin request of the services
     codec: Literal["json", "avro"] = "json"  # avro: a schema registry in the world, Avro values (docs/schemas.md)
+    # Kinds whose instances are OS processes of their own where the world has processes (kafka: `kafkalab
+    # service run`, so a crash is a real kill -9 and the order API is real HTTP); the simulator's actors
+    # already die like processes (no LeaveGroup, nothing flushed).
+    processes: tuple[Kind, ...] = ()
 
     def service(self, kind: str) -> ServiceSpec:
         return self.per_kind.get(kind, self.services)  # type: ignore[call-overload]

@@ -17,6 +17,8 @@ from scenarios.engine.spec import WorldSpec
 from scenarios.validation import ConfigError
 from services.ports import Record
 
+NO_ANSWER = "no answer"  # a request the order service died in the middle of
+
 
 class WorldError(ConfigError):
     """The world itself could not be had (a private broker that would not start, no database): one
@@ -50,7 +52,8 @@ class World(Protocol):
     def order_statuses(self) -> dict[str, str]: ...
 
     def place_order(self, body: Mapping[str, Any]) -> tuple[str | None, str]:
-        """(order id, "") when accepted, (None, why) when the API refused it."""
+        """(order id, "") when accepted, (None, why) when the API refused it; ``why`` starts with
+        NO_ANSWER when the order service died during the request (the client cannot know what happened)."""
 
     # ------------------------------------------------------------ acting on the world
     def inject(self, topic: str, value: bytes, *, key: str | None, partition: int | None) -> tuple[str, int, int]: ...
@@ -92,7 +95,8 @@ class World(Protocol):
 
     def quiet(self, deadline_ms: int | None) -> bool:
         """Run until settled (all orders terminal, outboxes empty, groups caught up); False when the
-        deadline passes or nothing more can happen (an instance exited)."""
+        deadline passes or nothing more can happen (an instance exited, or orders are PENDING with
+        nothing left to deliver)."""
 
     # ------------------------------------------------------------ looking
     def watch(self, kind: str, topic: str, every_ms: int) -> None: ...

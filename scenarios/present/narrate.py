@@ -18,10 +18,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from scenarios.engine.announced import announcements, where
 from scenarios.engine.knobs import toml_value
 from scenarios.engine.lab import Lab
 from scenarios.engine.observation import Observation, Outcome, StageResult
 from scenarios.engine.runner import money_text
+from scenarios.engine.world import NO_ANSWER
 from scenarios.present.lag_chart import sparklines
 from scenarios.present.sagas import saga_paths
 
@@ -101,9 +103,16 @@ def print_stage(stage: StageResult, out: Console, *, verbose: bool) -> None:
 def summary_lines(obs: Observation) -> list[str]:
     """The few facts that matter about one phase, each one line."""
     lines = [f"{count} saga{'s' if count > 1 else ''}: {path}" for path, count in saga_paths(obs)]
-    refused = [p for p in obs.placed if not p.accepted]
+    unanswered = [p for p in obs.placed if not p.accepted and p.error.startswith(NO_ANSWER)]
+    refused = [p for p in obs.placed if not p.accepted and p not in unanswered]
     if refused:
         lines.append(f"{len(refused)} order(s) refused by the API (400), e.g. {refused[0].error}")
+    for who, point in obs.killed_at:
+        how = " with kill -9" if obs.mode == "kafka" else ""  # the simulator's actor dies there, as a process would
+        lines.append(f"{who} was killed{how} at fault point {point}")
+    if unanswered:
+        lines.append(f"{len(unanswered)} request(s) got no answer: the order service died while taking them")
+    lines += dual_write_lines(obs)
     money = obs.final.get("money") or {}
     if money and (money.get("charged") or money.get("refunded")):
         lines.append(f"money: charged {money_text(money['charged'])}, refunded {money_text(money['refunded'])}")
@@ -164,6 +173,18 @@ def schema_lines(obs: Observation) -> list[str]:
         n = obs.sizes["events"]
         lines.append(f"record values: Avro {obs.sizes['avro_bytes'] / n:.0f} B vs JSON {obs.sizes['json_bytes'] / n:.0f} B "
                      f"per event, on the same {n} events")
+    return lines
+
+
+def dual_write_lines(obs: Observation, limit: int = 3) -> list[str]:
+    """Orders the store has that no OrderCreated announces, and the reverse (scenarios.engine.announced)."""
+    found = announcements(obs)
+    lines = [f"order {o[:8]} is {obs.statuses.get(o)} in the order store, and no OrderCreated announces it: "
+             "no service will ever hear of it" for o in found.stored_not_announced[:limit]]
+    for r in found.announced_not_stored[:limit]:
+        order_id = r.header("correlation-id") or b"?"
+        lines.append(f"OrderCreated at {where(r)} announces order {order_id.decode('utf-8', 'replace')[:8]}, which "
+                     "the order store does not have")
     return lines
 
 

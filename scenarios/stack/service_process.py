@@ -26,8 +26,10 @@ import structlog
 
 from scenarios import root
 from scenarios.settings import Settings
+from scenarios.stack.control import start_control
 from services.catalog import DEFAULT_CATALOG
 from services.events import Topics
+from services.fault_points import OrderEvents
 from services.order_api import OrderApi
 from services.runner import EventService, Handler, ServiceConfig
 from services.saga import InventoryHandler, OrderHandler, PaymentHandler
@@ -61,6 +63,10 @@ class ServiceOptions:
     prefix: str = ""  # topics, groups and schemas; "" in normal use
     host: str = "127.0.0.1"
     port: int = 3000
+    order_events: str = "relay"  # order only: outbox + relay, or a dual write (services.fault_points)
+    schema: str | None = None  # the PostgreSQL schema; None: the kind's own under ``prefix``
+    session_timeout_ms: int = 45_000
+    control: bool = False  # take "arm <fault point>" lines on stdin (a lab's world drives the process)
 
 
 @dataclass
@@ -97,10 +103,12 @@ def run_service(opts: ServiceOptions, stop: StopFlag | None = None) -> int:
     log = structlog.get_logger("kafkalab.service").bind(service=name)
     handler = make_handler(opts.name)
     topics = Topics.with_prefix(opts.prefix) if opts.prefix else Topics()
-    config = ServiceConfig(poll_timeout_s=POLL_TIMEOUT_S, topics=topics, group_prefix=opts.prefix)
+    config = ServiceConfig(poll_timeout_s=POLL_TIMEOUT_S, topics=topics, group_prefix=opts.prefix,
+                           session_timeout_ms=opts.session_timeout_ms, order_events=OrderEvents(opts.order_events))
     clock = root.wall_clock()
     broker = root.kafka_broker(opts.settings.bootstrap)
-    store = root.postgres_store(opts.settings.database_url_or_local(), root.service_schema(opts.name, opts.prefix))
+    schema = opts.schema or root.service_schema(opts.name, opts.prefix)
+    store = root.postgres_store(opts.settings.database_url_or_local(), schema)
     if opts.name == "inventory":
         with store.transaction() as tx:
             for product, units in DEFAULT_CATALOG.stock.items():
@@ -111,16 +119,22 @@ def run_service(opts: ServiceOptions, stop: StopFlag | None = None) -> int:
         log.warning("topics not ensured", error=repr(exc))
     service = root.event_service(name, handler, broker=broker, store=store, clock=clock, logger=log, config=config)
     stats = LoopStats()
-    server = None
+    server = api = None
     if opts.name == "order":
-        server = _serve_http(opts, root.order_api(store, clock, root.random_ids(), topics), stats, service.group_id)
+        api = root.order_api(store, clock, root.random_ids(), topics, order_events=config.order_events, broker=broker)
+        server = _serve_http(opts, api, stats, service.group_id)
         log.info("http listening", host=opts.host, port=server.port)
+    if opts.control:
+        points = [service.fault_points] + ([api.fault_points] if api is not None else [])
+        start_control(points, server.port if server is not None else None, stop.event.set)
     log.info("started", group_id=service.group_id, bootstrap=opts.settings.bootstrap, pid=os.getpid())
     try:
         _loop(service, stats, stop, log)
     finally:
         if server is not None:
             server.close()
+        if api is not None:
+            api.close()
         service.close()  # leaves the group
         store.close()
         log.info("stopped", steps=stats.steps, work=stats.work)

@@ -21,15 +21,17 @@ from scenarios.ops.readback import read_topics
 from scenarios.worlds.schemas import WorldSchemas
 from scenarios.worlds.wiretap import Wiretap
 from services.events import Topics
+from services.fault_points import FAULT_POINTS, OrderEvents
 from services.handling import ServiceConfig, StartupPolicy
 from services.order_api import ValidationError
-from services.ports import Broker, BrokerError, Clock, Record
+from services.ports import Broker, BrokerError, Clock, Record, StoreError
 from services.runner import EventService
 from services.shop import KINDS, Shop
 
 TERMINAL = ("COMPLETED", "CANCELLED")
 TOPIC_NAMES = ("orders", "payments", "inventory")
 BLOCKED_GIVE_UP_MS = 5_000  # a partition stopped at the same record this long (no DLQ) will stay stopped
+STALLED_GIVE_UP_MS = 3_000  # orders PENDING with nothing left to deliver this long will stay PENDING
 
 
 class ShopWorld:
@@ -55,6 +57,8 @@ class ShopWorld:
         self._readers = 0
         self._redriven: set[tuple[str, int, int]] = set()
         self._blocked: tuple[frozenset[Any], int] = (frozenset(), 0)
+        self._stalled_since: int | None = None
+        self.killed_at: list[tuple[str, str]] = []  # (instance, fault point): crashes that landed at a point
         self._dying: set[str] = set()  # crashed at the fault point of their next step
         self.on_sample: Callable[[int, dict[str, LagSamples]], None] | None = None  # e.g. a live lag table
         self.schemas: WorldSchemas | None = None  # codec "avro": the phase's registry (the subclass makes it)
@@ -70,7 +74,7 @@ class ShopWorld:
         return ServiceConfig(max_records=s.max_records, poll_timeout_s=self.poll_timeout_s, topics=self.topics,
                              group_prefix=self.prefix, session_timeout_ms=self.session_timeout_ms,
                              subscribe=s.subscribe, work_ms=s.work_ms, dead_letter=s.dead_letter, dedupe=s.dedupe,
-                             startup=startup, **codec)
+                             startup=startup, order_events=OrderEvents(s.order_events), **codec)
 
     def per_kind(self) -> dict[str, ServiceConfig]:
         return {kind: self.service_config(kind) for kind in KINDS}
@@ -171,6 +175,13 @@ class ShopWorld:
             victim = self.victim(step)
             if op == "slow":
                 self.slow(victim, int(step.get("ms")))
+            elif op == "crash" and step.get("at") is not None:  # dies where the fault point is reached
+                point = str(step.get("at"))
+                if point not in FAULT_POINTS:
+                    raise NotAvailable(step.describe(), self.mode,
+                                       f"no fault point {point!r}; the fault points are {', '.join(FAULT_POINTS)}")
+                self._dying.add(victim.name)
+                self.crash_at(victim, point)
             else:  # crash, restart: the instance dies in its next step, after handling, before committing
                 self._dying.add(victim.name)
                 if victim.consumer is None:
@@ -179,6 +190,10 @@ class ShopWorld:
                     victim.consumer.arm_crash()  # type: ignore[attr-defined]
                 if op == "restart":
                     self.run_instance(self.shop.add_instance(step.get("service")))
+
+    def crash_at(self, victim: EventService, point: str) -> None:
+        """Arm ``point`` in the victim (and in the order API, part of the order service's process)."""
+        raise NotImplementedError
 
     def run_instance(self, service: EventService) -> None:
         raise NotImplementedError
@@ -214,7 +229,38 @@ class ShopWorld:
         if blocked != self._blocked[0]:
             self._blocked = (blocked, self.now_ms())
             return False
-        return bool(blocked) and self.now_ms() - self._blocked[1] >= BLOCKED_GIVE_UP_MS
+        if blocked:
+            return self.now_ms() - self._blocked[1] >= BLOCKED_GIVE_UP_MS
+        return self.stalled()
+
+    def stalled(self) -> bool:
+        """Some order is PENDING, yet every service runs, every outbox is empty and every group has
+        read everything, and it stayed so for a while: no event is coming that could move it (an
+        order stored that no OrderCreated announces)."""
+        still = False
+        try:
+            if any(status not in TERMINAL for status in self.order_statuses().values()) and self._nothing_to_do():
+                still = True
+        except (BrokerError, StoreError):
+            pass
+        if not still:
+            self._stalled_since = None
+            return False
+        if self._stalled_since is None:
+            self._stalled_since = self.now_ms()
+        return self.now_ms() - self._stalled_since >= STALLED_GIVE_UP_MS
+
+    def _nothing_to_do(self) -> bool:
+        live = {s.name.split("-")[0] for s in self.shop.services if s.exited is None and s.name not in self._dying}
+        if live != set(KINDS):
+            return False
+        for kind in KINDS:
+            with self.shop.stores[kind].transaction() as tx:
+                if tx.pending_outbox(1):
+                    return False
+        admin = self.admin()
+        return not any(lag.lag for service in {s.group_id: s for s in self.shop.services}.values()
+                       for lag in admin.lag(service.group_id, service.subscriptions))
 
     def settled(self) -> bool:
         """Quiet: every order terminal, every outbox empty, every group caught up on its topics."""
@@ -315,6 +361,7 @@ class ShopWorld:
         obs.rebalances = [replace(r, at_ms=r.at_ms - self.started_ms) for r in self.tap.rebalances]
         obs.redeliveries = dict(self.tap.redeliveries)
         obs.run_prefix = self.prefix
+        obs.killed_at = list(self.killed_at)
 
     # ------------------------------------------------------------ a lab's own components
     def component_ports(self) -> components.ComponentPorts:

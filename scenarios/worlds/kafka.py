@@ -11,16 +11,23 @@ before committing it (in-process it still leaves its group: confluent-kafka give
 without a LeaveGroup); ``slow`` pauses an instance after each step. ``broker_down`` and
 ``lose_ack`` need a fault backend between the clients and the broker (``fault_backend``, e.g. a
 fault proxy); without one they are "not available in the kafka world".
+
+A kind the phase lists in ``processes`` runs as a real OS process instead (``kafkalab service run``,
+scenarios.worlds.processes): orders go to its HTTP API, and ``crash`` at a fault point is a real
+SIGKILL where the process reached it, so its consumer never leaves the group (its partitions wait
+for the session timeout) and its state is what PostgreSQL committed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import shutil
 import threading
 import time
 import uuid
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Protocol
 
 from compose.registry import probe as registry_probe
@@ -30,12 +37,13 @@ from scenarios.engine.components import ComponentPorts
 from scenarios.engine.model import Step
 from scenarios.engine.observation import Observation
 from scenarios.engine.spec import WorldSpec
-from scenarios.engine.world import NotAvailable, WorldError
+from scenarios.engine.world import NO_ANSWER, NotAvailable, WorldError
 from scenarios.settings import Settings
 from scenarios.tuning import lab_run
 from scenarios.worlds.base import ShopWorld
 from scenarios.worlds.kafka_cli import COMMITTED_TIMEOUT_S, compare_with_cli
 from scenarios.worlds.kafka_logs import LibrdkafkaLines
+from scenarios.worlds.processes import KILL_SETTLED_S, ServiceProcess, log_dir
 from scenarios.worlds.schemas import WorldSchemas
 from scenarios.worlds.servers import PrivateBroker, Server
 from scenarios.worlds.sim import say_figures
@@ -50,6 +58,8 @@ BLOCKED_PAUSE_S = 0.2  # an instance retrying a record it cannot process (no DLQ
 IDLE_PAUSE_S = 0.05
 READ_BACK_TIMEOUT_S = 60.0
 READY_TIMEOUT_S = 30.0
+PROCESS_SESSION_TIMEOUT_MS = 6_000  # a killed process's partitions move after this (the broker's minimum)
+ARMED_LANDS_S = 15.0  # an armed instance reaches its fault point within this, or is killed anyway
 
 
 class FaultBackend(Protocol):
@@ -78,6 +88,10 @@ class KafkaWorld(ShopWorld):
         self._readings: list[threading.Thread] = []
         self.errors: list[str] = []
         self.private: PrivateBroker | None = None
+        self._procs: dict[str, ServiceProcess] = {}  # instances that are OS processes (spec.processes)
+        self._landed: list[tuple[str, str]] = []  # (instance, fault point) killed there, not yet buried
+        self._landed_lock = threading.Lock()
+        self._log_dir: Path | None = None
         prefix = f"kl-{self.run_id}-"
         try:
             bootstrap = settings.bootstrap
@@ -99,9 +113,9 @@ class KafkaWorld(ShopWorld):
                                   self.clock, root.random_ids(), config=self.service_config("order"),
                                   per_kind=self.per_kind(), instances=spec.instances,
                                   logger=logger, create_topics=False, partitions=spec.partitions)
-            for service in self.shop.services:
+            for service in sorted(self.shop.services, key=lambda s: s.name.split("-")[0] in spec.processes):
                 if service.name.split("-")[0] not in spec.deferred:
-                    self._run(service)
+                    self._run(service)  # threads first: they join their groups while a process starts
         except BaseException as exc:
             self.close()
             if isinstance(exc, LauncherError | BrokerError | StoreError):
@@ -110,6 +124,9 @@ class KafkaWorld(ShopWorld):
 
     # ------------------------------------------------------------ instances, one thread each
     def _run(self, service: EventService) -> None:
+        if service.name.split("-")[0] in self.spec.processes:
+            self._run_process(service)
+            return
         stop = threading.Event()
 
         def loop() -> None:
@@ -148,9 +165,93 @@ class KafkaWorld(ShopWorld):
         self._threads[service.name] = (thread, stop)
         thread.start()
 
+    # ------------------------------------------------------------ instances that are processes
+    def _run_process(self, service: EventService) -> None:
+        """``kafkalab service run`` with this run's prefix and schema; ``service`` stays the world's
+        handle on it (its group, its subscriptions), never stepped here."""
+        kind, _, index = service.name.rpartition("-")
+        if self._log_dir is None:
+            self._log_dir = log_dir(self.run_id)
+        tail = ["--bootstrap", self.spec.bootstrap or self.bootstrap,
+                "--database-url", self.settings.database_url_or_local(), "--prefix", self.prefix,
+                "--schema", root.service_schema(kind, suffix=f"_{self.run_id}"),
+                "--session-timeout-ms", str(PROCESS_SESSION_TIMEOUT_MS),
+                "--order-events", self.spec.service(kind).order_events]
+        proc = ServiceProcess(kind, int(index), tail, log_dir=self._log_dir)
+        self.servers.append(proc)
+        self._procs[service.name] = proc
+        proc.start()
+
+    def crash_at(self, victim: EventService, point: str) -> None:
+        proc = self._procs.get(victim.name)
+        if proc is None:
+            self._dying.discard(victim.name)
+            raise NotAvailable(f"crash {victim.name} at={point}", self.mode, "only an instance in a process of its "
+                               "own can be killed at a fault point (the phase's world lists it in processes)")
+
+        def landed(at: str) -> None:  # on the process's reader thread: the runner's thread buries it
+            with self._landed_lock:
+                self._landed.append((victim.name, at))
+
+        proc.arm(point, landed)
+
+    def _bury(self) -> None:
+        """Instances killed at their fault point leave the shop; a process that ended by itself exited."""
+        with self._landed_lock:
+            landed, self._landed = self._landed, []
+        for name, point in landed:
+            self.killed_at.append((name, point))
+            victim = next((s for s in self.shop.services if s.name == name), None)
+            if victim is not None:
+                self.die(victim)
+        for name, proc in list(self._procs.items()):
+            service = next((s for s in self.shop.services if s.name == name), None)
+            if service is not None and not proc.alive and proc.killed_at is None and service.exited is None:
+                service.exited = f"the process ended: {proc.log_tail(1)}"
+
+    def _await_armed(self) -> None:
+        """Before an operator restarts anything: every armed instance has reached its point (or is killed)."""
+        for name in sorted(self._dying):
+            proc = self._procs.get(name)
+            if proc is not None and proc.alive and not proc.wait_killed(ARMED_LANDS_S):
+                proc.kill()
+                self.errors.append(f"{name} never reached its fault point in {ARMED_LANDS_S:.0f}s: killed anyway")
+                victim = next((s for s in self.shop.services if s.name == name), None)
+                if victim is not None:
+                    self.die(victim)
+        self._bury()
+
+    def place_order(self, body: Mapping[str, Any]) -> tuple[str | None, str]:
+        if "order" not in self.spec.processes:
+            return super().place_order(body)
+        self._bury()
+        proc = next((self._procs[s.name] for s in self.shop.services
+                     if s.name.startswith("order-") and s.name in self._procs and self._procs[s.name].alive), None)
+        if proc is None:
+            return None, f"{NO_ANSWER}: no order service is running"
+        order_id, error = proc.post_order(body)
+        if error.startswith(NO_ANSWER):
+            proc.wait_killed(KILL_SETTLED_S)
+            self._bury()
+        return order_id, error
+
+    def fault(self, step: Step) -> None:
+        if self._procs and step.op in ("heal", "restart", "scale"):
+            self._await_armed()
+        elif self._procs:
+            self._bury()
+        super().fault(step)
+
+    def hopeless(self) -> bool:
+        self._bury()
+        return super().hopeless()
+
     def die(self, service: EventService) -> None:
         """In-process, a crash can skip the commit but not the LeaveGroup: the partitions move at once,
         and what it handled since its last commit is delivered again to the others."""
+        proc = self._procs.pop(service.name, None)
+        if proc is not None:
+            proc.kill()  # a process is killed for real: no LeaveGroup, its partitions wait for the session timeout
         self._dying.discard(service.name)
         self._threads.pop(service.name, None)
         service.close()
@@ -226,6 +327,9 @@ class KafkaWorld(ShopWorld):
         self._run(service)
 
     def stop_instance(self, service: EventService) -> None:
+        proc = self._procs.pop(service.name, None)
+        if proc is not None:
+            proc.stop()
         self._halt(service.name)
 
     def slow(self, service: EventService, ms: int) -> None:
@@ -280,6 +384,7 @@ class KafkaWorld(ShopWorld):
 
     # ------------------------------------------------------------ looking and ending
     def collect(self, obs: Observation) -> None:
+        self._bury()
         for thread in self._readings:
             thread.join(timeout=COMMITTED_TIMEOUT_S + 60)
         super().collect(obs)
@@ -300,6 +405,8 @@ class KafkaWorld(ShopWorld):
     def close(self) -> None:
         try:
             self.close_components()
+            for proc in self._procs.values():
+                proc.stop()  # before their schemas go
             for name in list(self._threads):
                 self._halt(name)
             shop = getattr(self, "shop", None)
@@ -322,6 +429,8 @@ class KafkaWorld(ShopWorld):
                 server.stop()
             self.servers.clear()
             self.lines.uninstall()
+            if self._log_dir is not None:  # the processes are gone; their logs were quoted if they misbehaved
+                shutil.rmtree(self._log_dir, ignore_errors=True)
 
 
 def _registry_of(settings: Settings, topics: Topics, readable: Any) -> WorldSchemas:

@@ -22,7 +22,7 @@ from scenarios.engine.components import ComponentPorts
 from scenarios.engine.model import Step
 from scenarios.engine.observation import Observation
 from scenarios.engine.spec import WorldSpec
-from scenarios.engine.world import NotAvailable
+from scenarios.engine.world import NO_ANSWER, NotAvailable
 from scenarios.tuning import lab_run
 from scenarios.worlds.base import ShopWorld
 from scenarios.worlds.gated import GatedBroker
@@ -142,6 +142,32 @@ class SimWorld(ShopWorld):
             self.world.faults.broker_down(int(step.get("ms")))
         else:
             self.world.faults.lose_next_ack(self.physical(step.get("topic")) if step.get("topic") else None)
+
+    def crash_at(self, victim: EventService, point: str) -> None:
+        """The instance's actor dies where it reaches ``point``: in its own step (the relay), or in the
+        API call it is serving (the order service takes the request in its own process)."""
+        armed = [victim.fault_points]
+        if victim.name.startswith("order-"):
+            armed.append(self.shop.api.fault_points)
+
+        def crash(reached: str) -> None:
+            for points in armed:
+                points.disarm(reached)
+            self.killed_at.append((victim.name, reached))
+            self.emit("killed", instance=victim.name, at=reached)
+            raise Killed(victim.name)
+
+        for points in armed:
+            points.arm(point, crash)
+
+    def place_order(self, body: Mapping[str, Any]) -> tuple[str | None, str]:
+        try:
+            return super().place_order(body)
+        except Killed as exc:  # the order service died while serving it: the client's connection drops
+            victim = next((s for s in self.shop.services if s.name == exc.args[0]), None)
+            if victim is not None:
+                self.die(victim)
+            return None, f"{NO_ANSWER}: {exc.args[0]} was killed mid-request, the connection dropped"
 
     def die(self, victim: EventService) -> None:
         """No LeaveGroup, no flush: its partitions wait for the session timeout, then are read again
