@@ -74,6 +74,8 @@ class Observation:
     cli_lag: dict[str, Any] | None = None  # kafka-consumer-groups' LAG next to our own readings
     redrives: list[dict[str, Any]] = field(default_factory=list)
     run_prefix: str = ""  # kafka: the kl-<run>- prefix of this phase's topics, groups and schemas
+    notes: list[dict[str, Any]] = field(default_factory=list)  # what a lab's own components wrote down
+    network_faults: dict[str, Any] = field(default_factory=dict)  # kafka: what the fault proxy applied, by action
     logical_topic: Callable[[str], str] = str
     started_ms: int = 0
 

@@ -42,6 +42,14 @@ class ServiceSpec(_Spec):
     startup: StartupSpec | None = None
 
 
+class ComponentSpec(_Spec):
+    """A lab's own component (scenarios.engine.components): how many instances, and its settings."""
+
+    instances: int = Field(1, ge=0)
+    config: dict[str, Any] = Field(default_factory=dict)  # JSON values, handed to the component's factory
+    deferred: bool = False  # started by a ``start`` step naming it, not when the world opens
+
+
 class WorldSpec(_Spec):
     partitions: int = Field(3, ge=1)
     instances: dict[Kind, int] = Field(default_factory=dict)
@@ -50,6 +58,11 @@ class WorldSpec(_Spec):
     bootstrap: str | None = None  # what the services' clients bootstrap with; None: the world's own
     deferred: tuple[Component, ...] = ()  # started by a ``start`` step, not when the world opens
     client_timeout_s: float = Field(15.0, gt=0)  # kafka: bound on each admin request of the services
+    # The network between the clients and the broker can be broken (lose_ack, broker_down, slow_network):
+    # kafka mode puts a fault proxy in front of a private broker; the simulator always can.
+    network_faults: bool = False
+    topics: tuple[str, ...] = ()  # a lab's own topics, next to the shop's (made with ``partitions``)
+    components: dict[str, ComponentSpec] = Field(default_factory=dict)  # a lab's own components, by name
 
     def service(self, kind: str) -> ServiceSpec:
         return self.per_kind.get(kind, self.services)  # type: ignore[call-overload]

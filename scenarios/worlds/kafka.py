@@ -22,6 +22,7 @@ import time
 import uuid
 from typing import Any, Protocol
 
+from compose.faultproxy import FaultProxyError
 from compose.runtime import LauncherError
 from scenarios import root
 from scenarios.engine.model import Step
@@ -29,9 +30,10 @@ from scenarios.engine.observation import Observation
 from scenarios.engine.spec import WorldSpec
 from scenarios.engine.world import NotAvailable, WorldError
 from scenarios.settings import Settings
-from scenarios.worlds.base import ShopWorld
+from scenarios.worlds.base import ShopWorld, ensure_lab_topics
 from scenarios.worlds.kafka_cli import COMMITTED_TIMEOUT_S, compare_with_cli
 from scenarios.worlds.kafka_logs import LibrdkafkaLines
+from scenarios.worlds.proxy_faults import PROXIED_CLIENT_SETTINGS, ProxyFaults
 from scenarios.worlds.servers import PrivateBroker, Server
 from scenarios.worlds.wiretap import Killed, TappedBroker
 from services.events import Topics
@@ -74,27 +76,40 @@ class KafkaWorld(ShopWorld):
         prefix = f"kl-{self.run_id}-"
         try:
             bootstrap = settings.bootstrap
-            if "broker" in spec.deferred:
+            if "broker" in spec.deferred or spec.network_faults:
                 self.private = PrivateBroker()
                 self.servers.append(self.private)
                 bootstrap = self.private.bootstrap
+            services_bootstrap, extra = spec.bootstrap or bootstrap, {}
+            if spec.network_faults and fault_backend is None and "broker" not in spec.deferred:
+                bootstrap = self._start_private()
+                proxied = ProxyFaults.start(self.private.offset, lambda topic: self.physical(topic))  # type: ignore[union-attr]
+                self.servers.append(proxied)
+                self.fault_backend = proxied
+                services_bootstrap, extra = spec.bootstrap or proxied.bootstrap, PROXIED_CLIENT_SETTINGS
             self.bootstrap = bootstrap
             observer = root.kafka_broker(bootstrap, client_prefix=f"kafkalab-{self.run_id}")
             super().__init__(spec, observer=observer, clock=root.wall_clock(), topics=Topics.with_prefix(prefix),
                              prefix=prefix)
-            services = self._services = root.kafka_broker(spec.bootstrap or bootstrap, timeout_s=spec.client_timeout_s,
-                                                          client_prefix=f"kafkalab-{self.run_id}")
-            if self.private is None:
+            services = self._services = root.kafka_broker(services_bootstrap, timeout_s=spec.client_timeout_s,
+                                                          client_prefix=f"kafkalab-{self.run_id}", extra=extra)
+            if "broker" not in spec.deferred:
                 ensure_topics(observer.admin(), spec.partitions, self.topics)
-            self.shop = root.shop(TappedBroker(services, self.tap), root.postgres_stores(settings, suffix=f"_{self.run_id}"),
+                ensure_lab_topics(observer.admin(), spec, self.physical)
+            tapped = TappedBroker(services, self.tap)
+            self.shop = root.shop(tapped, root.postgres_stores(settings, suffix=f"_{self.run_id}"),
                                   self.clock, root.random_ids(), config=self.service_config("order"),
                                   per_kind=self.per_kind(), instances=spec.instances,
                                   logger=logger, create_topics=False, partitions=spec.partitions)
+            self.build_parts(tapped)
             for service in self.shop.services:
                 if service.name.split("-")[0] not in spec.deferred:
                     self._run(service)
+            self.start_parts(self._run)
         except BaseException as exc:
             self.close()
+            if isinstance(exc, FaultProxyError):
+                raise WorldError(f"kafka world: the fault proxy did not start: {exc}") from None
             if isinstance(exc, LauncherError | BrokerError | StoreError):
                 raise WorldError(f"kafka world at {settings.bootstrap}: {exc}") from None
             raise
@@ -115,11 +130,11 @@ class KafkaWorld(ShopWorld):
                     self.errors.append(f"{service.name}: {exc!r}")
                     stop.wait(0.5)
                     continue
-                if service.consumer is None:
+                if isinstance(service, EventService) and service.consumer is None:
                     gc.collect()  # starting: free failed admin clients here, not in librdkafka's thread (*)
                 if service.exited is not None:
                     return  # its startup gave up: the process has ended
-                if service.name in self._dying:  # a step without a commit: it dies at the end of it
+                if service.name in self._dying and not getattr(service, "waits_for_fault_point", False):  # no commit: it dies now
                     self.die(service)
                     return
                 if work and service.name.startswith("inventory-"):
@@ -145,8 +160,7 @@ class KafkaWorld(ShopWorld):
         self._dying.discard(service.name)
         self._threads.pop(service.name, None)
         service.close()
-        if service in self.shop.services:
-            self.shop.services.remove(service)
+        self.forget(service)
 
     def _halt(self, name: str) -> None:
         thread, stop = self._threads.pop(name, (None, None))
@@ -195,13 +209,17 @@ class KafkaWorld(ShopWorld):
         return super().read_all_topics()
 
     # ------------------------------------------------------------ acting
+    def _start_private(self) -> str:
+        assert self.private is not None
+        try:
+            return self.private.start()
+        except LauncherError as exc:
+            raise WorldError(f"kafka world: the lab's private broker did not start: {exc}") from None
+
     def start(self, component: str) -> None:
         if component == "broker":
             if self.private is not None:
-                try:
-                    bootstrap = self.private.start()
-                except LauncherError as exc:
-                    raise WorldError(f"kafka world: the lab's private broker did not start: {exc}") from None
+                bootstrap = self._start_private()
                 if bootstrap != self.bootstrap:  # it had to move to free ports: so do the clients made later
                     self.bootstrap = self.broker.bootstrap = self._services.bootstrap = bootstrap
             return
@@ -220,6 +238,8 @@ class KafkaWorld(ShopWorld):
 
     def heal(self) -> None:
         self._slow.clear()
+        if self.fault_backend is not None and self.fault_backend.supports("heal"):
+            self.fault_backend.apply(Step("heal"))
 
     def network_fault(self, step: Step) -> None:
         if self.fault_backend is None or not self.fault_backend.supports(step.op):
@@ -252,6 +272,8 @@ class KafkaWorld(ShopWorld):
     def collect(self, obs: Observation) -> None:
         for thread in self._readings:
             thread.join(timeout=COMMITTED_TIMEOUT_S + 60)
+        if isinstance(self.fault_backend, ProxyFaults):
+            self.network_report = self.fault_backend.counts()
         super().collect(obs)
         obs.client_errors = self.lines.connection_errors()
         if self.errors:
@@ -282,8 +304,10 @@ class KafkaWorld(ShopWorld):
                             store.drop_schema()  # type: ignore[attr-defined]
                 for store in shop.stores.values():
                     store.close()
+            for part in self.parts:
+                part.close()
         finally:
-            for server in self.servers:
+            for server in reversed(self.servers):  # the proxy before the broker behind it
                 server.stop()
             self.servers.clear()
             self.lines.uninstall()
