@@ -103,6 +103,10 @@ class ShopWorld:
             if not self.spec.components[part.name.rsplit("-", 1)[0]].deferred:
                 run(part)
 
+    def part_groups(self) -> list[str]:
+        """The consumer groups of the lab's components (each once, in the order first built)."""
+        return list(dict.fromkeys(p.group_id for p in self.parts if p.group_id))
+
     def expected_kinds(self) -> set[str]:
         """The kinds that must have a live instance for the world to be settled."""
         shop = {k for k in KINDS if self.spec.instances.get(k, 1) > 0}  # type: ignore[call-overload]

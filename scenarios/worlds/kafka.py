@@ -192,14 +192,15 @@ class KafkaWorld(ShopWorld):
     def ready(self) -> bool:
         admin = self.admin()
 
-        def stable(kind: str) -> bool:
+        def stable(group: str) -> bool:
             try:
-                d = admin.describe_group(self.group(kind))
+                d = admin.describe_group(group)
             except BrokerError:
                 return False
             return d.state == "Stable" and any(m.assignment for m in d.members)
 
-        return _poll_until(lambda: all(stable(k) for k in KINDS if self.instances(k)), READY_TIMEOUT_S)
+        groups = [self.group(k) for k in KINDS if self.instances(k)] + self.part_groups()
+        return _poll_until(lambda: all(stable(g) for g in groups), READY_TIMEOUT_S)
 
     def between_reads(self) -> bool:
         return time.monotonic() < self._read_deadline

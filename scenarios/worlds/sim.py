@@ -107,7 +107,9 @@ class SimWorld(ShopWorld):
 
     def ready(self) -> bool:
         self.world.run_until_idle(max_steps=100_000, max_ms=5_000)
-        return all(self.members(kind) for kind in KINDS)
+        admin = self.admin()
+        parts = all(any(m.assignment for m in admin.describe_group(g).members) for g in self.part_groups())
+        return all(self.members(kind) for kind in KINDS if self.instances(kind)) and parts
 
     def between_reads(self) -> bool:
         self.world.run_for(PERIOD_MS)

@@ -70,6 +70,7 @@ def world(knobs: ExactlyOnceKnobs) -> WorldSpec:
 def story(knobs: ExactlyOnceKnobs, ctx: LabContext) -> list[Phase]:
     refuse(knobs)
     steps = (
+        Step("ready"),  # the ledger and the auditor have their partitions
         Step("lose_ack", {"topic": parts.PAYMENTS}),  # the payer's first Produce: written, its ack lost
         Step("crash", {"service": "ledger"}),  # dies between produce and commit of its next batch
         Step("start", {"component": "payer"}),
