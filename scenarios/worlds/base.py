@@ -67,7 +67,7 @@ class ShopWorld:
     def build_parts(self, broker: Broker) -> None:
         """Every instance the spec asks for, built over the services' broker (call once the shop is built)."""
         self._parts_broker = broker
-        for kind, spec in self.spec.components.items():
+        for kind, spec in sorted(self.spec.components.items()):  # by name: a recorded script's keys are sorted
             for _ in range(spec.instances):
                 self.add_part(kind)
 

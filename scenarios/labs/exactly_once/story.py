@@ -40,6 +40,11 @@ class ExactlyOnceKnobs(Knobs):
 
 def refuse(knobs: ExactlyOnceKnobs) -> None:
     """Settings that cannot work, refused with the reason before anything runs."""
+    try:
+        knobs.transactional_id.format(instance=0)
+    except (KeyError, IndexError, ValueError):
+        raise KnobError(f"[exactly-once] transactional_id = \"{knobs.transactional_id}\": the only placeholder "
+                        "it may hold is {instance}") from None
     if knobs.enable_idempotence and knobs.acks != "all":
         raise KnobError(f"[exactly-once] acks = \"{knobs.acks}\" with enable_idempotence = true is refused: an "
                         "idempotent producer needs every in-sync replica's ack (acks = \"all\"); librdkafka refuses "
@@ -49,11 +54,6 @@ def refuse(knobs: ExactlyOnceKnobs) -> None:
                         f"{knobs.ledger_instances} ledger instances: each new one fences the others (same id, "
                         "higher epoch), so only one could ever commit. Put {instance} in it, e.g. "
                         "\"ledger-{instance}\"")
-    try:
-        knobs.transactional_id.format(instance=0)
-    except (KeyError, IndexError, ValueError):
-        raise KnobError(f"[exactly-once] transactional_id = \"{knobs.transactional_id}\": the only placeholder "
-                        "it may hold is {instance}") from None
 
 
 def world(knobs: ExactlyOnceKnobs) -> WorldSpec:
