@@ -34,7 +34,7 @@ from scenarios.worlds.base import ShopWorld, ensure_lab_topics
 from scenarios.worlds.kafka_cli import COMMITTED_TIMEOUT_S, compare_with_cli
 from scenarios.worlds.kafka_logs import LibrdkafkaLines
 from scenarios.worlds.proxy_faults import PROXIED_CLIENT_SETTINGS, ProxyFaults
-from scenarios.worlds.servers import PrivateBroker, Server
+from scenarios.worlds.servers import PrivateBroker, Server, kept_private_broker
 from scenarios.worlds.wiretap import Killed, TappedBroker
 from services.events import Topics
 from services.ports import BrokerError, StoreError
@@ -76,14 +76,15 @@ class KafkaWorld(ShopWorld):
         prefix = f"kl-{self.run_id}-"
         try:
             bootstrap = settings.bootstrap
-            if "broker" in spec.deferred or spec.network_faults:
+            if "broker" in spec.deferred:
                 self.private = PrivateBroker()
                 self.servers.append(self.private)
                 bootstrap = self.private.bootstrap
             services_bootstrap, extra = spec.bootstrap or bootstrap, {}
             if spec.network_faults and fault_backend is None and "broker" not in spec.deferred:
-                bootstrap = self._start_private()
-                proxied = ProxyFaults.start(self.private.offset, lambda topic: self.physical(topic))  # type: ignore[union-attr]
+                kept = self._kept_broker()  # a broker of this process's own: its FAULTY listener is ours
+                bootstrap = kept.bootstrap
+                proxied = ProxyFaults.start(kept.offset, lambda topic: self.physical(topic))
                 self.servers.append(proxied)
                 self.fault_backend = proxied
                 services_bootstrap, extra = spec.bootstrap or proxied.bootstrap, PROXIED_CLIENT_SETTINGS
@@ -93,8 +94,10 @@ class KafkaWorld(ShopWorld):
                              prefix=prefix)
             services = self._services = root.kafka_broker(services_bootstrap, timeout_s=spec.client_timeout_s,
                                                           client_prefix=f"kafkalab-{self.run_id}", extra=extra)
-            if "broker" not in spec.deferred:
+            shop_runs = any(spec.instances.get(k, 1) for k in KINDS)  # type: ignore[call-overload]
+            if "broker" not in spec.deferred and shop_runs:  # (a lab of its own components needs none of them)
                 ensure_topics(observer.admin(), spec.partitions, self.topics)
+            if "broker" not in spec.deferred:
                 ensure_lab_topics(observer.admin(), spec, self.physical)
             tapped = TappedBroker(services, self.tap)
             self.shop = root.shop(tapped, root.postgres_stores(settings, suffix=f"_{self.run_id}"),
@@ -216,6 +219,13 @@ class KafkaWorld(ShopWorld):
             return self.private.start()
         except LauncherError as exc:
             raise WorldError(f"kafka world: the lab's private broker did not start: {exc}") from None
+
+    @staticmethod
+    def _kept_broker() -> PrivateBroker:
+        try:
+            return kept_private_broker()
+        except LauncherError as exc:
+            raise WorldError(f"kafka world: the private broker behind the fault proxy did not start: {exc}") from None
 
     def start(self, component: str) -> None:
         if component == "broker":
