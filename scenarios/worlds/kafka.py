@@ -9,8 +9,9 @@ and always stops every server the world started (a private broker), also when th
 Faults: a crash kills an instance in its next step, after handling and publishing its batch and
 before committing it (in-process it still leaves its group: confluent-kafka gives no way to vanish
 without a LeaveGroup); ``slow`` pauses an instance after each step. ``broker_down`` and
-``lose_ack`` need a fault backend between the clients and the broker (``fault_backend``, e.g. a
-fault proxy); without one they are "not available in the kafka world".
+``lose_ack`` need a fault backend between the clients and the broker (``fault_backend``); a phase
+whose spec asks for ``network_faults`` gets the fault proxy in front of a private broker
+(scenarios.worlds.proxy_faults), otherwise they are "not available in the kafka world".
 """
 
 from __future__ import annotations
