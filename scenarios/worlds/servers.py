@@ -3,7 +3,8 @@
 ``PrivateBroker``: a single-node Kafka of the lab's own on shifted ports with a throwaway data dir
 (``compose.launcher.up(port_offset=...)``), for stories in which the broker starts late: the shared
 broker is never ours to stop. Later servers (a fault proxy, a schema registry) implement the same
-two methods and go into ``KafkaWorld.servers``.
+two methods and go into ``KafkaWorld.servers``. ``kept_private_broker``: one such broker kept for every
+network-fault phase of the process (behind each phase's own fault proxy), stopped at exit.
 """
 
 from __future__ import annotations
