@@ -211,7 +211,9 @@ class ShopWorld:
             self.network_fault(step)
         elif op == "heal":
             self.heal()
-            for kind in sorted(self.expected_kinds()):  # an operator restarts whatever is down
+            expected = self.expected_kinds()
+            for kind in [*(k for k in KINDS if k in expected), *sorted(expected - set(KINDS))]:  # an operator
+                # restarts whatever is down
                 if not self.instances(kind):
                     self.run_instance(self.add_instance(kind))
         elif op == "scale":
