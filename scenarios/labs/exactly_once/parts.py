@@ -57,6 +57,7 @@ class _Part:
         self.exited: str | None = None
         self.blocked: dict[tuple[str, int], tuple[int, str]] = {}
         self.polled_empty = False
+        self.crashed = False
         self.waits_for_fault_point = True  # an armed crash lands at its fault point, not in an idle step
 
     def note(self, kind: str, **fields: Any) -> None:
@@ -79,7 +80,9 @@ class _Part:
         return self.consumer is not None and self.polled_empty
 
     def close(self) -> None:
-        for client in (self.consumer, self.producer):
+        # Zombies never woken are closed with the phase, by a live instance (a crashed one leaves its own).
+        zombies = {} if self.crashed else self.part.shared.pop(ZOMBIES, {})
+        for client in (self.consumer, self.producer, *(producer for producer, _ in zombies.values())):
             if client is not None:
                 with contextlib.suppress(BrokerError):  # a fenced or crashed instance's client: nothing to say
                     client.close()
@@ -157,6 +160,7 @@ class Ledger(_Part):
             if self.transactional:  # its transaction stays open on the broker: a zombie
                 self.part.shared.setdefault(ZOMBIES, {})[self.transactional_id] = (self.producer, attempt)
                 self.producer = None
+            self.crashed = True
             self.note("crashed", attempt=attempt, between="produce and commit")
             raise
         self._wake_zombie()
