@@ -13,6 +13,7 @@ from typing import Any
 
 from compose.faultproxy import FaultProxy, FaultProxyError
 from scenarios.engine.model import Step
+from scenarios.engine.world import WorldError
 
 OPS = ("lose_ack", "broker_down", "slow_network", "heal")
 # The services' clients behind the proxy give up on an unanswered request after this long and send it
@@ -46,13 +47,13 @@ class ProxyFaults:
                 topic = step.get("topic")
                 self.proxy.lose_ack(topic=self.physical(topic) if topic else None)
             elif step.op == "broker_down":
-                self.proxy.broker_down(int(step.get("ms")))
+                self.proxy.broker_down(step.get("ms"))  # the proxy checks its arguments, in one line
             elif step.op == "slow_network":
-                self.proxy.slow_network(int(step.get("ms")), direction=step.get("direction", "both"))
+                self.proxy.slow_network(step.get("ms"), direction=step.get("direction", "both"))
             elif step.op == "heal":
                 self.proxy.heal()
         except FaultProxyError as exc:
-            raise ValueError(f"{step.describe()}: {exc}") from None
+            raise WorldError(f"{step.describe()}: {exc}") from None  # one line for the person, no traceback
 
     def counts(self) -> dict[str, Any]:
         """What the proxy did, by fault (lose_ack...) and by action (response_dropped, connection_cut...)."""
