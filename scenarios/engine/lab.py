@@ -123,7 +123,7 @@ class Lab:
             raise ScriptError(str(exc)) from None
         if stage.expect == "fixed":
             return self.checks(observations, knobs, ctx)
-        return [Check(f"{stage.label}: {c.name}", c.passed, c.detail, c.hint)
+        return [Check(f"{stage.label}: {c.name}", c.passed, c.detail, c.hint, c.counts)
                 for c in self.symptoms(observations, knobs, ctx)]
 
 

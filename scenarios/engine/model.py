@@ -36,6 +36,7 @@ STEP_OPS: dict[str, tuple[str, ...]] = {
     "slow": ("service", "index", "ms"),
     "broker_down": ("ms",),
     "lose_ack": ("topic",),
+    "slow_network": ("ms", "direction"),
     "heal": (),
     "watch": ("service", "topic", "every_ms"),
     "ready": (),
@@ -185,10 +186,12 @@ class Check:
     passed: bool
     detail: str = ""
     hint: str = ""
+    counts: Mapping[str, Any] | None = None  # a checker's figures (e.g. lost / duplicated per topic), in the JSON
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "passed": self.passed, "detail": self.detail}
+        found = {"name": self.name, "passed": self.passed, "detail": self.detail}
+        return found if self.counts is None else {**found, "counts": dict(self.counts)}
 
 
-def check(name: str, passed: bool, detail: str = "", hint: str = "") -> Check:
-    return Check(name, bool(passed), detail, hint)
+def check(name: str, passed: bool, detail: str = "", hint: str = "", counts: Mapping[str, Any] | None = None) -> Check:
+    return Check(name, bool(passed), detail, hint, counts)

@@ -81,6 +81,8 @@ class Observation:
     measurements: list[dict[str, Any]] = field(default_factory=list)  # measure_producer: figures, or the model's
     killed_at: list[tuple[str, str]] = field(default_factory=list)  # (instance, fault point) of each crash there
     run_prefix: str = ""  # kafka: the kl-<run>- prefix of this phase's topics, groups and schemas
+    notes: list[dict[str, Any]] = field(default_factory=list)  # what a lab's own components wrote down
+    network_faults: dict[str, Any] = field(default_factory=dict)  # kafka: what the fault proxy applied, by action
     logical_topic: Callable[[str], str] = str
     started_ms: int = 0
 

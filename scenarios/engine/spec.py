@@ -44,6 +44,14 @@ class ServiceSpec(_Spec):
     order_events: OrderEvents = "relay"  # order service: outbox + relay, or a dual write (services.fault_points)
 
 
+class ComponentSpec(_Spec):
+    """A lab's own running component (scenarios.engine.parts): how many instances, and its settings."""
+
+    instances: int = Field(1, ge=0)
+    config: dict[str, Any] = Field(default_factory=dict)  # JSON values, handed to the component's factory
+    deferred: bool = False  # started by a ``start`` step naming it, not when the world opens
+
+
 class WorldSpec(_Spec):
     partitions: int = Field(3, ge=1)
     instances: dict[Kind, int] = Field(default_factory=dict)
@@ -57,6 +65,11 @@ class WorldSpec(_Spec):
     # service run`, so a crash is a real kill -9 and the order API is real HTTP); the simulator's actors
     # already die like processes (no LeaveGroup, nothing flushed).
     processes: tuple[Kind, ...] = ()
+    # The network between the clients and the broker can be broken (lose_ack, broker_down, slow_network):
+    # kafka mode puts a fault proxy in front of a private broker; the simulator always can.
+    network_faults: bool = False
+    topics: tuple[str, ...] = ()  # a lab's own topics, next to the shop's (made with ``partitions``)
+    components: dict[str, ComponentSpec] = Field(default_factory=dict)  # a lab's own components, by name
 
     def service(self, kind: str) -> ServiceSpec:
         return self.per_kind.get(kind, self.services)  # type: ignore[call-overload]

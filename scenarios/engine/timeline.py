@@ -57,7 +57,9 @@ def record_timeline(obs: Observation) -> list[TimelineEntry]:
                 continue  # a re-sent copy: told once, with its count
             shown.add(key)
             entry = _record_entry(r, dlq, obs)
-            if copies[key] > 1:
+            if copies[key] > 1 and entry.event_type is None and not dlq:  # a lab's own: every copy counts
+                entry = dataclasses.replace(entry, text=f"{entry.text} [{copies[key]} copies in the log]")
+            elif copies[key] > 1:
                 entry = dataclasses.replace(entry, text=f"{entry.text} [sent {copies[key]} times; consumers skip "
                                                         "the copies by event id]")
             rank = 1 + depth.get(header(r, "event-id"), 0) + (0.5 if dlq else 0)
@@ -91,6 +93,10 @@ def _record_entry(r: Record, dlq: bool, obs: Observation) -> TimelineEntry:
                 f"{header(r, 'dlq-attempts')} attempt(s): {header(r, 'dlq-error')} (saga {saga})")
         return TimelineEntry(r.timestamp, "dlq", where, text)
     event_type = header(r, "event-type")
+    if not event_type and header(r, "event-id"):  # a lab component's record: its event id, and who wrote it
+        extra = [f"{name} {header(r, name)}" for name in ("producer-seq", "attempt") if header(r, name)]
+        return TimelineEntry(r.timestamp, "record", where, f"event {header(r, 'event-id')}"
+                             + (f" ({', '.join(extra)})" if extra else ""))
     if not event_type:
         size = 0 if r.value is None else len(r.value)
         return TimelineEntry(r.timestamp, "record", where, f"raw bytes ({size} B, no event headers): a poison pill")

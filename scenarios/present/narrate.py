@@ -45,9 +45,22 @@ def outcome_json(outcome: Outcome) -> dict[str, Any]:
         "dlq": outcome.dlq,
         "trace_sha256": outcome.trace_sha256,
         "stages": [{"label": s.label, "expect": s.expect, "passed": s.passed, "phases": len(s.observations),
-                    "orders": s.observations[-1].order_counts() if s.observations else {}} for s in outcome.stages],
+                    "orders": s.observations[-1].order_counts() if s.observations else {},
+                    "network_faults": _fault_counts(s.observations)} for s in outcome.stages],
         "not_available": outcome.not_available,
     }
+
+
+def _fault_counts(observations: Any) -> dict[str, dict[str, int]]:
+    """What the network fault backend did over a stage's phases, by fault and by action (kafka: the
+    fault proxy's counts; empty in the simulator, whose faults are in the trace)."""
+    total: dict[str, dict[str, int]] = {}
+    for obs in observations:
+        for table, counts in obs.network_faults.items():
+            into = total.setdefault(table, {})
+            for name, n in counts.items():
+                into[name] = into.get(name, 0) + int(n)
+    return {table: dict(sorted(counts.items())) for table, counts in sorted(total.items())}
 
 
 def print_json(payload: Any, stream: IO[str]) -> None:

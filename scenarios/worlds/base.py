@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from scenarios.engine import components
+from scenarios.engine import parts as lab_parts
 from scenarios.engine.model import Step
 from scenarios.engine.observation import LagSamples, Observation
 from scenarios.engine.spec import WorldSpec
@@ -24,7 +25,7 @@ from services.events import Topics
 from services.fault_points import FAULT_POINTS, OrderEvents
 from services.handling import ServiceConfig, StartupPolicy
 from services.order_api import ValidationError
-from services.ports import Broker, BrokerError, Clock, Record, StoreError
+from services.ports import Admin, Broker, BrokerError, Clock, Record, StoreError, TopicSpec
 from services.runner import EventService
 from services.shop import KINDS, Shop
 
@@ -64,6 +65,60 @@ class ShopWorld:
         self.schemas: WorldSchemas | None = None  # codec "avro": the phase's registry (the subclass makes it)
         self.started_ms = clock.now_ms()
         self.components: dict[str, components.Component] = {}  # a lab's own parts, built on first call
+        self.parts: list[Any] = []  # instances of the lab's own components (scenarios.engine.parts)
+        self.notes: list[dict[str, Any]] = []  # what they wrote down for the checks
+        self._shared: dict[str, Any] = {}
+        self._part_names = dict.fromkeys(spec.components, 0)
+        self.network_report: dict[str, Any] = {}  # faults the network backend applied (kafka: the proxy's counts)
+
+    # ------------------------------------------------------------ a lab's own components
+    def build_parts(self, broker: Broker) -> None:
+        """Every instance the spec asks for, built over the services' broker (call once the shop is built)."""
+        self._parts_broker = broker
+        for kind, spec in sorted(self.spec.components.items()):  # by name: a recorded script's keys are sorted
+            for _ in range(spec.instances):
+                self.add_part(kind)
+
+    def add_part(self, kind: str) -> Any:
+        """One more instance of component ``kind``; a replacement takes the lowest index no live one has
+        (so a restarted instance has the same transactional id as the one it replaces)."""
+        taken = {p.index for p in self.parts if p.name.startswith(f"{kind}-") and p.name not in self._dying}
+        index = next(i for i in range(len(taken) + 1) if i not in taken)
+        name = f"{kind}-{self._part_names[kind]}"
+        self._part_names[kind] += 1
+        part = lab_parts.Part(name, index, self._parts_broker, self.clock, self.spec.components[kind].config,
+                               self.physical, lambda group: f"{self.prefix}{group}", self.notes, self._shared,
+                               self.poll_timeout_s)
+        built = lab_parts.build(part, kind)
+        self.parts.append(built)
+        return built
+
+    def add_instance(self, kind: str) -> Any:
+        return self.add_part(kind) if kind in self.spec.components else self.shop.add_instance(kind)
+
+    def running(self) -> list[Any]:
+        """Every instance: the shop's services and the lab's components."""
+        return [*self.shop.services, *self.parts]
+
+    def forget(self, service: Any) -> None:
+        """A dead instance leaves the lists."""
+        for group in (self.shop.services, self.parts):
+            if service in group:
+                group.remove(service)
+
+    def start_parts(self, run: Callable[[Any], None]) -> None:
+        for part in self.parts:
+            if not self.spec.components[part.name.rsplit("-", 1)[0]].deferred:
+                run(part)
+
+    def part_groups(self) -> list[str]:
+        """The consumer groups of the lab's components (each once, in the order first built)."""
+        return list(dict.fromkeys(p.group_id for p in self.parts if p.group_id))
+
+    def expected_kinds(self) -> set[str]:
+        """The kinds that must have a live instance for the world to be settled."""
+        shop = {k for k in KINDS if self.spec.instances.get(k, 1) > 0}  # type: ignore[call-overload]
+        return shop | {k for k, c in self.spec.components.items() if c.instances > 0}
 
     # ------------------------------------------------------------ building
     def service_config(self, kind: str) -> ServiceConfig:
@@ -85,6 +140,8 @@ class ShopWorld:
 
     def physical(self, logical_topic: str) -> str:
         base, dot, rest = logical_topic.partition(".")
+        if base in self.spec.topics:
+            return self.prefix + logical_topic
         if base not in TOPIC_NAMES:
             raise ValueError(f"no topic {logical_topic!r}; the topics are {', '.join(TOPIC_NAMES)} and their .dlq")
         return getattr(self.topics, base) + (dot + rest if dot else "")
@@ -94,6 +151,9 @@ class ShopWorld:
             real = getattr(self.topics, name)
             if physical_topic == real or physical_topic.startswith(real + "."):
                 return name + physical_topic[len(real):]
+        for name in self.spec.topics:
+            if physical_topic == self.prefix + name:
+                return name
         return physical_topic
 
     def group_name(self, group: str) -> str:
@@ -145,7 +205,7 @@ class ShopWorld:
 
     def instances(self, kind: str) -> list[EventService]:
         """The live instances of ``kind`` (not those whose crash is under way)."""
-        return [s for s in self.shop.services if s.name.startswith(f"{kind}-") and s.name not in self._dying]
+        return [s for s in self.running() if s.name.startswith(f"{kind}-") and s.name not in self._dying]
 
     def victim(self, step: Step) -> EventService:
         victims = [s for s in self.instances(step.get("service")) if s.exited is None]
@@ -156,21 +216,27 @@ class ShopWorld:
     # ------------------------------------------------------------ faults (how each lands: the subclass)
     def fault(self, step: Step) -> None:
         op = step.op
-        if op in ("broker_down", "lose_ack"):
+        if op in ("broker_down", "lose_ack", "slow_network"):
             self.network_fault(step)
         elif op == "heal":
             self.heal()
-            for kind in KINDS:  # an operator restarts whatever is down
+            expected = self.expected_kinds()
+            for kind in [*(k for k in KINDS if k in expected), *sorted(expected - set(KINDS))]:  # an operator
+                # restarts whatever is down
                 if not self.instances(kind):
-                    self.run_instance(self.shop.add_instance(kind))
+                    self.run_instance(self.add_instance(kind))
         elif op == "scale":
             kind, count = step.get("service"), int(step.get("instances"))
             current = self.instances(kind)
             for _ in range(count - len(current)):
-                self.run_instance(self.shop.add_instance(kind))
+                self.run_instance(self.add_instance(kind))
             for victim in reversed(current[count:]):
                 self.stop_instance(victim)
-                self.shop.remove_instance(victim.name)
+                if victim in self.parts:
+                    victim.close()
+                    self.parts.remove(victim)
+                else:
+                    self.shop.remove_instance(victim.name)
         else:
             victim = self.victim(step)
             if op == "slow":
@@ -189,7 +255,7 @@ class ShopWorld:
                 else:
                     victim.consumer.arm_crash()  # type: ignore[attr-defined]
                 if op == "restart":
-                    self.run_instance(self.shop.add_instance(step.get("service")))
+                    self.run_instance(self.add_instance(step.get("service")))
 
     def crash_at(self, victim: EventService, point: str) -> None:
         """Arm ``point`` in the victim (and in the order API, part of the order service's process)."""
@@ -215,7 +281,7 @@ class ShopWorld:
         raise NotAvailable(step.describe(), self.mode)
 
     def exited(self) -> dict[str, str]:
-        return {s.name: s.exited for s in self.shop.services if s.exited}
+        return {s.name: s.exited for s in self.shop.services if s.exited}  # a component may end on purpose
 
     def hopeless(self) -> bool:
         """Nothing more can happen: an instance gave up starting, or a partition has been stopped at
@@ -223,7 +289,7 @@ class ShopWorld:
         if self.exited():
             return True
         try:
-            blocked = frozenset((s.name, tp, at[0]) for s in self.shop.services for tp, at in list(s.blocked.items()))
+            blocked = frozenset((s.name, tp, at[0]) for s in self.running() for tp, at in list(s.blocked.items()))
         except RuntimeError:  # an instance's thread changed it just now: look again next time
             return False
         if blocked != self._blocked[0]:
@@ -272,13 +338,15 @@ class ShopWorld:
                     if tx.pending_outbox(1):
                         return False
             admin = self.admin()
-            for service in {s.group_id: s for s in self.shop.services}.values():
+            for service in {s.group_id: s for s in self.running() if s.group_id}.values():
                 if any(lag.lag for lag in admin.lag(service.group_id, service.subscriptions)):
                     return False
+            if not all(p.idle() for p in self.parts if p.exited is None):
+                return False
         except BrokerError:
             return False
-        live = {s.name.split("-")[0] for s in self.shop.services if s.exited is None and s.name not in self._dying}
-        return live == set(KINDS)
+        live = {s.name.rsplit("-", 1)[0] for s in self.running() if s.exited is None and s.name not in self._dying}
+        return live >= self.expected_kinds()
 
     # ------------------------------------------------------------ looking
     def watch(self, kind: str, topic: str, every_ms: int) -> None:
@@ -312,7 +380,7 @@ class ShopWorld:
     def read_all_topics(self) -> dict[str, list[Record]]:
         """Every record of the saga topics and DLQs, under their logical names."""
         self._readers += 1
-        physical = list(self.topics.all())
+        physical = [*self.topics.all(), *(self.physical(t) for t in self.spec.topics)]
         found = read_topics(self.broker, physical, f"{self.prefix}kafkalab-reader-{self._readers}",
                             wait=self.between_reads, poll_timeout_s=self.read_poll_s)
         return {self.logical(t): [replace(r, topic=self.logical(t)) for r in rs] for t, rs in found.items()}
@@ -356,12 +424,14 @@ class ShopWorld:
         obs.lag = {k: list(v) for k, v in self._samples.items()}
         obs.members = {kind: self.members(kind) for kind in KINDS}
         obs.exits = self.exited()
-        obs.blocked = {s.name: (self.logical(t), p, off, err) for s in self.shop.services
+        obs.blocked = {s.name: (self.logical(t), p, off, err) for s in self.running()
                        for (t, p), (off, err) in s.blocked.items()}
         obs.rebalances = [replace(r, at_ms=r.at_ms - self.started_ms) for r in self.tap.rebalances]
         obs.redeliveries = dict(self.tap.redeliveries)
         obs.run_prefix = self.prefix
         obs.killed_at = list(self.killed_at)
+        obs.notes = [dict(n) for n in self.notes]
+        obs.network_faults = dict(self.network_report)
 
     # ------------------------------------------------------------ a lab's own components
     def component_ports(self) -> components.ComponentPorts:
@@ -405,3 +475,9 @@ class ShopWorld:
     def _readable(self, text: str) -> str:
         return text.replace(self.prefix, "") if self.prefix else text
 
+
+
+def ensure_lab_topics(admin: Admin, spec: WorldSpec, physical: Callable[[str], str]) -> None:
+    """A lab's own topics (``spec.topics``), with the phase's partitions; kept when they exist."""
+    if spec.topics:
+        admin.create_topics([TopicSpec(physical(t), spec.partitions) for t in spec.topics], exist_ok=True)

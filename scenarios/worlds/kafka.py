@@ -9,8 +9,9 @@ and always stops every server the world started (a private broker), also when th
 Faults: a crash kills an instance in its next step, after handling and publishing its batch and
 before committing it (in-process it still leaves its group: confluent-kafka gives no way to vanish
 without a LeaveGroup); ``slow`` pauses an instance after each step. ``broker_down`` and
-``lose_ack`` need a fault backend between the clients and the broker (``fault_backend``, e.g. a
-fault proxy); without one they are "not available in the kafka world".
+``lose_ack`` need a fault backend between the clients and the broker (``fault_backend``); a phase
+whose spec asks for ``network_faults`` gets the fault proxy in front of a private broker
+(scenarios.worlds.proxy_faults), otherwise they are "not available in the kafka world".
 
 A kind the phase lists in ``processes`` runs as a real OS process instead (``kafkalab service run``,
 scenarios.worlds.processes): orders go to its HTTP API, and ``crash`` at a fault point is a real
@@ -30,6 +31,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from compose.faultproxy import FaultProxyError
 from compose.registry import probe as registry_probe
 from compose.runtime import LauncherError
 from scenarios import root
@@ -40,12 +42,13 @@ from scenarios.engine.spec import WorldSpec
 from scenarios.engine.world import NO_ANSWER, NotAvailable, WorldError
 from scenarios.settings import Settings
 from scenarios.tuning import lab_run
-from scenarios.worlds.base import ShopWorld
+from scenarios.worlds.base import ShopWorld, ensure_lab_topics
 from scenarios.worlds.kafka_cli import COMMITTED_TIMEOUT_S, compare_with_cli
 from scenarios.worlds.kafka_logs import LibrdkafkaLines
 from scenarios.worlds.processes import KILL_SETTLED_S, ServiceProcess, log_dir
+from scenarios.worlds.proxy_faults import PROXIED_CLIENT_SETTINGS, ProxyFaults
 from scenarios.worlds.schemas import WorldSchemas
-from scenarios.worlds.servers import PrivateBroker, Server
+from scenarios.worlds.servers import PrivateBroker, Server, kept_private_broker
 from scenarios.worlds.sim import say_figures
 from scenarios.worlds.wiretap import Killed, TappedBroker
 from services.events import Topics
@@ -99,25 +102,41 @@ class KafkaWorld(ShopWorld):
                 self.private = PrivateBroker()
                 self.servers.append(self.private)
                 bootstrap = self.private.bootstrap
+            services_bootstrap, extra = spec.bootstrap or bootstrap, {}
+            if spec.network_faults and fault_backend is None and "broker" not in spec.deferred:
+                kept = self._kept_broker()  # a broker of this process's own: its FAULTY listener is ours
+                bootstrap = kept.bootstrap
+                proxied = ProxyFaults.start(kept.offset, lambda topic: self.physical(topic))
+                self.servers.append(proxied)
+                self.fault_backend = proxied
+                services_bootstrap, extra = spec.bootstrap or proxied.bootstrap, PROXIED_CLIENT_SETTINGS
             self.bootstrap = bootstrap
             observer = root.kafka_broker(bootstrap, client_prefix=f"kafkalab-{self.run_id}")
             super().__init__(spec, observer=observer, clock=root.wall_clock(), topics=Topics.with_prefix(prefix),
                              prefix=prefix)
             if spec.codec == "avro":
                 self.schemas = _registry_of(settings, self.topics, self._readable)
-            services = self._services = root.kafka_broker(spec.bootstrap or bootstrap, timeout_s=spec.client_timeout_s,
-                                                          client_prefix=f"kafkalab-{self.run_id}")
-            if self.private is None:
+            services = self._services = root.kafka_broker(services_bootstrap, timeout_s=spec.client_timeout_s,
+                                                          client_prefix=f"kafkalab-{self.run_id}", extra=extra)
+            shop_runs = any(spec.instances.get(k, 1) for k in KINDS)  # type: ignore[call-overload]
+            if "broker" not in spec.deferred and shop_runs:  # (a lab of its own components needs none of them)
                 ensure_topics(observer.admin(), spec.partitions, self.topics)
-            self.shop = root.shop(TappedBroker(services, self.tap), root.postgres_stores(settings, suffix=f"_{self.run_id}"),
+            if "broker" not in spec.deferred:
+                ensure_lab_topics(observer.admin(), spec, self.physical)
+            tapped = TappedBroker(services, self.tap)
+            self.shop = root.shop(tapped, root.postgres_stores(settings, suffix=f"_{self.run_id}"),
                                   self.clock, root.random_ids(), config=self.service_config("order"),
                                   per_kind=self.per_kind(), instances=spec.instances,
                                   logger=logger, create_topics=False, partitions=spec.partitions)
+            self.build_parts(tapped)
             for service in sorted(self.shop.services, key=lambda s: s.name.split("-")[0] in spec.processes):
                 if service.name.split("-")[0] not in spec.deferred:
                     self._run(service)  # threads first: they join their groups while a process starts
+            self.start_parts(self._run)
         except BaseException as exc:
             self.close()
+            if isinstance(exc, FaultProxyError):
+                raise WorldError(f"kafka world: the fault proxy did not start: {exc}") from None
             if isinstance(exc, LauncherError | BrokerError | StoreError):
                 raise WorldError(f"kafka world at {settings.bootstrap}: {exc}") from None
             raise
@@ -141,11 +160,11 @@ class KafkaWorld(ShopWorld):
                     self.errors.append(f"{service.name}: {exc!r}")
                     stop.wait(0.5)
                     continue
-                if service.consumer is None:
+                if isinstance(service, EventService) and service.consumer is None:
                     gc.collect()  # starting: free failed admin clients here, not in librdkafka's thread (*)
                 if service.exited is not None:
                     return  # its startup gave up: the process has ended
-                if service.name in self._dying:  # a step without a commit: it dies at the end of it
+                if service.name in self._dying and not getattr(service, "waits_for_fault_point", False):  # no commit: it dies now
                     self.die(service)
                     return
                 if work and service.name.startswith("inventory-"):
@@ -255,8 +274,7 @@ class KafkaWorld(ShopWorld):
         self._dying.discard(service.name)
         self._threads.pop(service.name, None)
         service.close()
-        if service in self.shop.services:
-            self.shop.services.remove(service)
+        self.forget(service)
 
     def _halt(self, name: str) -> None:
         thread, stop = self._threads.pop(name, (None, None))
@@ -288,14 +306,15 @@ class KafkaWorld(ShopWorld):
     def ready(self) -> bool:
         admin = self.admin()
 
-        def stable(kind: str) -> bool:
+        def stable(group: str) -> bool:
             try:
-                d = admin.describe_group(self.group(kind))
+                d = admin.describe_group(group)
             except BrokerError:
                 return False
             return d.state == "Stable" and any(m.assignment for m in d.members)
 
-        return _poll_until(lambda: all(stable(k) for k in KINDS if self.instances(k)), READY_TIMEOUT_S)
+        groups = [self.group(k) for k in KINDS if self.instances(k)] + self.part_groups()
+        return _poll_until(lambda: all(stable(g) for g in groups), READY_TIMEOUT_S)
 
     def between_reads(self) -> bool:
         return time.monotonic() < self._read_deadline
@@ -309,13 +328,24 @@ class KafkaWorld(ShopWorld):
         return super().read_as(topic, event_type, readers)
 
     # ------------------------------------------------------------ acting
+    def _start_private(self) -> str:
+        assert self.private is not None
+        try:
+            return self.private.start()
+        except LauncherError as exc:
+            raise WorldError(f"kafka world: the lab's private broker did not start: {exc}") from None
+
+    @staticmethod
+    def _kept_broker() -> PrivateBroker:
+        try:
+            return kept_private_broker()
+        except LauncherError as exc:
+            raise WorldError(f"kafka world: the private broker behind the fault proxy did not start: {exc}") from None
+
     def start(self, component: str) -> None:
         if component == "broker":
             if self.private is not None:
-                try:
-                    bootstrap = self.private.start()
-                except LauncherError as exc:
-                    raise WorldError(f"kafka world: the lab's private broker did not start: {exc}") from None
+                bootstrap = self._start_private()
                 if bootstrap != self.bootstrap:  # it had to move to free ports: so do the clients made later
                     self.bootstrap = self.broker.bootstrap = self._services.bootstrap = bootstrap
             return
@@ -337,6 +367,8 @@ class KafkaWorld(ShopWorld):
 
     def heal(self) -> None:
         self._slow.clear()
+        if self.fault_backend is not None and self.fault_backend.supports("heal"):
+            self.fault_backend.apply(Step("heal"))
 
     def network_fault(self, step: Step) -> None:
         if self.fault_backend is None or not self.fault_backend.supports(step.op):
@@ -387,6 +419,8 @@ class KafkaWorld(ShopWorld):
         self._bury()
         for thread in self._readings:
             thread.join(timeout=COMMITTED_TIMEOUT_S + 60)
+        if isinstance(self.fault_backend, ProxyFaults):
+            self.network_report = self.fault_backend.counts()
         super().collect(obs)
         obs.client_errors = self.lines.connection_errors()
         if self.errors:
@@ -424,8 +458,10 @@ class KafkaWorld(ShopWorld):
             if registry is not None and not self.keep:
                 with contextlib.suppress(RegistryError):  # best effort, like the topics
                     registry.forget(self.prefix)
+            for part in self.parts:
+                part.close()
         finally:
-            for server in self.servers:
+            for server in reversed(self.servers):  # the proxy before the broker behind it
                 server.stop()
             self.servers.clear()
             self.lines.uninstall()

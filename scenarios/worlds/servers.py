@@ -3,11 +3,13 @@
 ``PrivateBroker``: a single-node Kafka of the lab's own on shifted ports with a throwaway data dir
 (``compose.launcher.up(port_offset=...)``), for stories in which the broker starts late: the shared
 broker is never ours to stop. Later servers (a fault proxy, a schema registry) implement the same
-two methods and go into ``KafkaWorld.servers``.
+two methods and go into ``KafkaWorld.servers``. ``kept_private_broker``: one such broker kept for every
+network-fault phase of the process (behind each phase's own fault proxy), stopped at exit.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
 import shutil
@@ -78,6 +80,9 @@ class PrivateBroker:
             time.sleep(0.05)  # polling the port, bounded by the deadline above
         self.seconds_to_listen = round(time.monotonic() - started, 1)
 
+    def listening(self) -> bool:
+        return self.launched and processes.port_in_use(cluster_nodes(1, self.offset)[0].port("EXTERNAL"))
+
     def stop_broker(self) -> None:
         if self.launched:
             launcher.down(data=self.data, wipe=True)
@@ -88,6 +93,29 @@ class PrivateBroker:
             self.stop_broker()
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def kept_private_broker() -> PrivateBroker:
+    """A private broker for phases with network faults, started by the first of them in this process and
+    kept for the next ones (a JVM start costs 5-20 s; runs keep apart by their topic prefix), stopped
+    when the process exits. A broker that died meanwhile is replaced. Phases that start the broker late
+    (startup-race) still get one of their own."""
+    global _KEPT
+    if _KEPT is None or not _KEPT.listening():
+        if _KEPT is not None:
+            _KEPT.stop()
+        broker = PrivateBroker()
+        try:
+            broker.start()
+        except BaseException:
+            broker.stop()
+            raise
+        _KEPT = broker
+        atexit.register(broker.stop)
+    return _KEPT
+
+
+_KEPT: PrivateBroker | None = None
 
 
 def _tail(log: Path, lines: int = 3) -> str:

@@ -24,7 +24,7 @@ from scenarios.engine.observation import Observation
 from scenarios.engine.spec import WorldSpec
 from scenarios.engine.world import NO_ANSWER, NotAvailable
 from scenarios.tuning import lab_run
-from scenarios.worlds.base import ShopWorld
+from scenarios.worlds.base import ShopWorld, ensure_lab_topics
 from scenarios.worlds.gated import GatedBroker
 from scenarios.worlds.network import NOT_YET, SimNetwork
 from scenarios.worlds.schemas import WorldSchemas
@@ -61,9 +61,12 @@ class SimWorld(ShopWorld):
                               config=self.service_config("order"), per_kind=self.per_kind(),
                               instances=spec.instances, logger=logger,
                               create_topics=False, partitions=spec.partitions)
+        ensure_lab_topics(raw.admin(), spec, self.physical)
+        self.build_parts(services_broker)
         for service in self.shop.services:
             if service.name.split("-")[0] not in spec.deferred:
                 self._spawn(service)
+        self.start_parts(self._spawn)
 
     def _spawn(self, service: EventService) -> None:
         def step() -> int:
@@ -74,7 +77,7 @@ class SimWorld(ShopWorld):
                 return 1
             if work and service.name.startswith("inventory-"):
                 self._monitor()  # stock only moves in the inventory service
-            if service.name in self._dying:  # a step without a commit: it dies at the end of it
+            if service.name in self._dying and not getattr(service, "waits_for_fault_point", False):  # no commit: it dies now
                 self.die(service)
             elif service.exited is not None:  # its startup gave up: the process has ended
                 self.world.stop_actor(service.name)
@@ -110,7 +113,9 @@ class SimWorld(ShopWorld):
 
     def ready(self) -> bool:
         self.world.run_until_idle(max_steps=100_000, max_ms=5_000)
-        return all(self.members(kind) for kind in KINDS)
+        admin = self.admin()
+        parts = all(any(m.assignment for m in admin.describe_group(g).members) for g in self.part_groups())
+        return all(self.members(kind) for kind in KINDS if self.instances(kind)) and parts
 
     def between_reads(self) -> bool:
         self.world.run_for(PERIOD_MS)
@@ -140,6 +145,8 @@ class SimWorld(ShopWorld):
     def network_fault(self, step: Step) -> None:
         if step.op == "broker_down":
             self.world.faults.broker_down(int(step.get("ms")))
+        elif step.op == "slow_network":
+            raise NotAvailable(step.describe(), self.mode, "the simulator has no network latency; use slow")
         else:
             self.world.faults.lose_next_ack(self.physical(step.get("topic")) if step.get("topic") else None)
 
@@ -177,8 +184,7 @@ class SimWorld(ShopWorld):
             if client is not None:
                 self.world.faults.crash(client)
         self.world.stop_actor(victim.name)
-        if victim in self.shop.services:
-            self.shop.services.remove(victim)
+        self.forget(victim)
 
     def inject(self, topic: str, value: bytes, *, key: str | None, partition: int | None) -> tuple[str, int, int]:
         partition = 0 if partition is None else int(partition)
@@ -224,6 +230,8 @@ class SimWorld(ShopWorld):
     def close(self) -> None:
         self.close_components()
         self.shop.close()
+        for part in self.parts:
+            part.close()
         for store in self.shop.stores.values():
             store.close()
 

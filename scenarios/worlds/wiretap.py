@@ -69,6 +69,12 @@ class TappedConsumer:
             raise Killed(self._config.client_id)
         self._inner.commit(offsets)
 
+    def fault_point(self) -> None:
+        """Where a component that commits some other way (in a transaction) would commit: an armed
+        crash lands here."""
+        if self._armed:
+            raise Killed(self._config.client_id)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 

@@ -12,7 +12,7 @@ from scenarios.cli import main
 from tests.unit.test_lab_helpers import edit_setting, lab_json
 
 pytestmark = pytest.mark.kafka
-SIMPLE = ["happy-path", "stock-rollback", "poison-pill", "chaos", "connectivity", "consumer-lag"]
+SIMPLE = ["happy-path", "stock-rollback", "poison-pill", "chaos", "connectivity", "consumer-lag", "exactly-once"]
 
 
 @pytest.fixture

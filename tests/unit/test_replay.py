@@ -90,7 +90,13 @@ def _edit_quantity(lines):
                 if step["op"] == "call" and step["action"] == "put":  # a profile a lab component writes
                     step["args"]["profile"]["version"] += 10
                     return [json.dumps(head, sort_keys=True, separators=(",", ":")), *lines[1:]]
-    raise AssertionError("no step with a quantity to edit")
+    for stage in head["script"]["stages"]:  # a lab without orders (exactly-once): how long a wait lasts
+        for phase in stage["phases"]:
+            for step in phase["steps"]:
+                if step["op"] == "advance":
+                    step["ms"] += 1_000
+                    return [json.dumps(head, sort_keys=True, separators=(",", ":")), *lines[1:]]
+    raise AssertionError("no step with a quantity or a duration to edit")
 
 
 @pytest.mark.parametrize("name", list(labs.LABS))

@@ -78,7 +78,7 @@ def storm(seed: int) -> list[Step]:
 
 def story(knobs: ChaosKnobs, ctx: LabContext) -> list[Phase]:
     services = ServiceSpec(dead_letter=knobs.dlq_enabled, dedupe=knobs.idempotent_consumers)
-    return [Phase(f"storm of seed {ctx.seed}", WorldSpec(services=services), tuple(storm(ctx.seed)))]
+    return [Phase(f"storm of seed {ctx.seed}", WorldSpec(services=services, network_faults=True), tuple(storm(ctx.seed)))]
 
 
 def checks(observed: Observed, knobs: ChaosKnobs, ctx: LabContext) -> list[Check]:
