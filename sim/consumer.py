@@ -19,6 +19,7 @@ from services.ports import (
     UnknownTopic,
 )
 
+from . import consumer_protocol
 from .client_config import check_consumer, session_timeout_refused
 from .fetcher import Fetcher
 from .group import Member
@@ -51,7 +52,9 @@ class SimConsumer:
                                 read_committed=config.isolation_level == "read_committed")
         self._positions = self._fetcher.positions
         self._reported_missing: set[str] = set()
-        self._eager = config.assignor != "cooperative-sticky"
+        self._kip848 = config.group_protocol == "consumer"  # incremental, the broker assigns (KIP-848)
+        self._refused = False  # the broker refused it for good (UNRELEASED_INSTANCE_ID)
+        self._eager = config.assignor != "cooperative-sticky" and not self._kip848
         self._refresh_ms = config.topic_metadata_refresh_interval_ms
         self._next_refresh = -1
         self._known_counts: dict[str, int] = {}
@@ -118,6 +121,7 @@ class SimConsumer:
         if self.config.group_instance_id is None:
             self._group.leave(self._member, "left")
         else:  # static members send no LeaveGroup: the session timeout decides
+            self._member.left = True
             self._group.stop_heartbeats(self._member)
 
     # ---------------------------------------------------------------- poll
@@ -168,6 +172,9 @@ class SimConsumer:
             return
         cluster = self._cluster
         now = cluster.clock.now_ms()
+        if self._kip848:
+            self._drive_consumer_protocol(now)
+            return
         if self._member is None:
             cfg = self.config
             refused = session_timeout_refused(cfg, cluster.broker.group_min_session_timeout_ms,
@@ -207,6 +214,24 @@ class SimConsumer:
                 group.rejoin(member)
                 continue
             return
+
+    def _drive_consumer_protocol(self, now: int) -> None:
+        group, cfg = self._group, self.config
+        if self._refused:  # librdkafka: a fatal error is reported once; the consumer then gets nothing
+            return
+        if self._member is None:
+            self._refused = True
+            self._member = group.join_consumer(client_id=cfg.client_id, instance_id=cfg.group_instance_id,
+                                               topics=self._topics, remote_assignor=cfg.remote_assignor,
+                                               max_poll_interval_ms=cfg.max_poll_interval_ms)
+            self._refused = False
+            self._member.positions = self._positions
+            self._next_refresh = now
+        if now >= self._next_refresh >= 0:
+            self._refresh_metadata(now)
+        self._member.last_poll_ms = now
+        if group.kip848 is not None:
+            consumer_protocol.drive(self, group.kip848, self._member, now)
 
     def _drop(self, tps: list[TP], *, lost: bool) -> None:
         self._cluster.emit("revoke", group=self.group_id, member=self.member_id, lost=lost,
