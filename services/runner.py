@@ -268,18 +268,22 @@ class EventService:
 
     def _subscribed(self) -> Consumer:
         if self._consumer is None:
-            instance_id = self.name if self.config.static_membership else None
-            consumer = self._broker.consumer(
-                ConsumerConfig(
-                    group_id=self.group_id,
-                    client_id=self.name,
-                    group_instance_id=instance_id,
-                    session_timeout_ms=self.config.session_timeout_ms,
-                )
-            )
+            consumer = self._broker.consumer(self._consumer_config())
             consumer.subscribe(self.subscriptions)
             self._consumer = consumer
         return self._consumer
+
+    def _consumer_config(self) -> ConsumerConfig:
+        cfg = self.config
+        classic = {"assignor": cfg.assignor, "session_timeout_ms": cfg.session_timeout_ms}
+        return ConsumerConfig(
+            group_id=self.group_id,
+            client_id=self.name,
+            group_instance_id=self.name if cfg.static_membership else None,
+            max_poll_interval_ms=cfg.max_poll_interval_ms,
+            group_protocol=cfg.group_protocol,
+            **(classic if cfg.group_protocol == "classic" else {}),  # the consumer protocol's are the broker's
+        )
 
     def _rewind(self, consumer: Consumer, rest: Sequence[Record]) -> None:
         first: dict[TopicPartition, int] = {}

@@ -128,8 +128,14 @@ class SimConsumer:
     def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[Record]:
         self._check_usable()
         cluster = self._cluster
-        if self._member is not None:  # the application did call poll, even if the broker cannot answer
-            self._member.last_poll_ms = cluster.clock.now_ms()
+        member = self._member
+        if member is not None:  # the application did call poll, even if the broker cannot answer
+            now = cluster.clock.now_ms()
+            if (member.instance_id is not None and member.protocol == "classic" and self._is_member()
+                    and now - member.last_poll_ms >= member.max_poll_interval_ms):
+                self._static_poll_overdue()
+            else:
+                member.last_poll_ms = now
         cluster.check_up()
         cluster.tick()
         if not self._manual:
@@ -138,6 +144,15 @@ class SimConsumer:
         if not self._assigned:
             return []
         return self._fetcher.fetch(self._assigned, max_records, self.member_id)
+
+    def _static_poll_overdue(self) -> None:
+        """librdkafka, past max.poll.interval.ms, for a static member: no LeaveGroup, but it forgets its
+        member id and loses its partitions, then rejoins under its instance id, so the coordinator hands
+        the same partitions back without a rebalance; what it had not committed is read again."""
+        self._cluster.emit("max_poll_exceeded", group=self.group_id, member=self.member_id, static=True)
+        if self._assigned:
+            self._drop(list(self._assigned), lost=True)
+        self._member = None
 
     def _report_missing_topics(self) -> None:
         """Like librdkafka: a subscribed topic that does not exist is reported once, then waited for."""
@@ -278,7 +293,19 @@ class SimConsumer:
             self._check_manual(todo)
             self._group.store(todo, None)
             return
+        self._check_poll_interval()
         self._group.commit(self._member, todo)
+
+    def _check_poll_interval(self) -> None:
+        """A commit at the end of a batch that outlasted max.poll.interval.ms: librdkafka left the group at
+        the interval, so the broker refuses it (the group itself notices at that time, in ``tick``)."""
+        m = self._member
+        if m is None:
+            return
+        late = self._cluster.clock.local_ms() - (m.last_poll_ms + m.max_poll_interval_ms)
+        if late >= 0:
+            raise CommitFailed(f"group {self.group_id}: the batch took longer than max.poll.interval.ms="
+                               f"{m.max_poll_interval_ms}: the member left the group [UNKNOWN_MEMBER_ID]")
 
     def committed(self, tp: TopicPartition) -> int | None:
         return self._group.committed.get((tp.topic, tp.partition))

@@ -44,6 +44,7 @@ STEP_OPS: dict[str, tuple[str, ...]] = {
     "snapshot": ("label",),
     "compare_cli_lag": ("service", "topic"),
     "redrive": ("topic", "partition", "offset", "max_redrives"),
+    "bounce": ("service", "index", "ms"),  # a restart as in a deploy: close, ``ms`` down, back under its name
 }
 Expect = Literal["fixed", "symptom"]
 

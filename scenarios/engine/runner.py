@@ -18,7 +18,7 @@ from scenarios.engine.timeline import record_timeline
 from scenarios.engine.world import NotAvailable, World
 from services.ports import BrokerError
 
-FAULTS = ("crash", "restart", "scale", "slow", "broker_down", "lose_ack", "heal")
+FAULTS = ("crash", "restart", "scale", "slow", "broker_down", "lose_ack", "heal", "bounce")
 
 
 def play_phase(phase: Phase, world: World) -> Observation:

@@ -40,6 +40,12 @@ class ServiceSpec(_Spec):
     max_records: int = Field(500, ge=1)
     subscribe: tuple[TopicName, ...] | None = None
     startup: StartupSpec | None = None
+    # Group membership (services.handling.ServiceConfig); session_timeout_ms None: the world's own.
+    static_membership: bool = False
+    session_timeout_ms: int | None = Field(None, ge=1)
+    assignor: Literal["range", "roundrobin", "cooperative-sticky"] = "range"
+    group_protocol: Literal["classic", "consumer"] = "classic"
+    max_poll_interval_ms: int = Field(300_000, ge=1)
 
 
 class WorldSpec(_Spec):

@@ -63,9 +63,10 @@ class ShopWorld:
         startup = None if s.startup is None else StartupPolicy(
             s.startup.wait, s.startup.retries, s.startup.backoff_ms, s.startup.backoff_max_ms, self.spec.partitions)
         return ServiceConfig(max_records=s.max_records, poll_timeout_s=self.poll_timeout_s, topics=self.topics,
-                             group_prefix=self.prefix, session_timeout_ms=self.session_timeout_ms,
+                             group_prefix=self.prefix, session_timeout_ms=s.session_timeout_ms or self.session_timeout_ms,
                              subscribe=s.subscribe, work_ms=s.work_ms, dead_letter=s.dead_letter, dedupe=s.dedupe,
-                             startup=startup)
+                             startup=startup, static_membership=s.static_membership, assignor=s.assignor,
+                             group_protocol=s.group_protocol, max_poll_interval_ms=s.max_poll_interval_ms)
 
     def per_kind(self) -> dict[str, ServiceConfig]:
         return {kind: self.service_config(kind) for kind in KINDS}
@@ -162,6 +163,8 @@ class ShopWorld:
             for victim in reversed(current[count:]):
                 self.stop_instance(victim)
                 self.shop.remove_instance(victim.name)
+        elif op == "bounce":
+            self.bounce(self.victim(step), int(step.get("ms", 0)))
         else:
             victim = self.victim(step)
             if op == "slow":
@@ -174,6 +177,15 @@ class ShopWorld:
                     victim.consumer.arm_crash()  # type: ignore[attr-defined]
                 if op == "restart":
                     self.run_instance(self.shop.add_instance(step.get("service")))
+
+    def bounce(self, victim: EventService, down_ms: int) -> None:
+        """A deploy's restart: the instance stops after its step (committed), closes (a dynamic member
+        leaves its group, a static one does not), is down ``down_ms``, and comes back under its name."""
+        kind = victim.name.split("-")[0]
+        self.stop_instance(victim)
+        self.shop.remove_instance(victim.name)
+        self.advance(down_ms)
+        self.run_instance(self.shop.add_instance(kind, name=victim.name))
 
     def run_instance(self, service: EventService) -> None:
         raise NotImplementedError
@@ -278,6 +290,7 @@ class ShopWorld:
                        for (t, p), (off, err) in s.blocked.items()}
         obs.rebalances = [replace(r, at_ms=r.at_ms - self.started_ms) for r in self.tap.rebalances]
         obs.redeliveries = dict(self.tap.redeliveries)
+        obs.joined = [(at - self.started_ms, group, member) for at, group, member in self.tap.joined]
         obs.run_prefix = self.prefix
 
     # ------------------------------------------------------------ dead letters
