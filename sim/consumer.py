@@ -198,7 +198,8 @@ class SimConsumer:
                 raise refused
             self._member = group.join(client_id=cfg.client_id, instance_id=cfg.group_instance_id, topics=self._topics,
                                       assignor=cfg.assignor, session_timeout_ms=cfg.session_timeout_ms,
-                                      max_poll_interval_ms=cfg.max_poll_interval_ms)
+                                      max_poll_interval_ms=cfg.max_poll_interval_ms,
+                                      heartbeat_interval_ms=cfg.heartbeat_interval_ms)
             self._member.positions = self._positions
             self._next_refresh = now  # a join fetches metadata first (then every interval, unless -1)
         if now >= self._next_refresh >= 0:
@@ -220,12 +221,15 @@ class SimConsumer:
                     self._call(self._on_assign, added)
                 continue
             if group.state == "PreparingRebalance" and not member.rejoined:
+                if now < member.heard_by(group.rebalance_began_ms):
+                    return  # it learns of the rebalance from its next heartbeat's answer; it works on until then
                 if self._eager and self._assigned:
                     self._drop(list(self._assigned), lost=False)
                 if not self._is_member():
                     return
                 if self._eager:
                     member.owned = []
+                member.last_join_ms = now
                 group.rejoin(member)
                 continue
             return

@@ -44,6 +44,15 @@ class Member:
     protocol: str = "classic"  # group.protocol: classic, or consumer (KIP-848)
     left: bool = False  # a static member closed (consumer protocol: left with epoch -2, its assignment waits)
     next_heartbeat_ms: int = 0  # consumer protocol: when its next heartbeat is due
+    heartbeat_interval_ms: int = 3_000  # classic: heartbeats tick from the (re)join on, this far apart
+    last_join_ms: int = 0
+
+    def heard_by(self, at_ms: int) -> int:
+        """Classic: the first heartbeat at or after ``at_ms``, which tells it of a rebalance begun then."""
+        if at_ms <= self.last_join_ms:
+            return at_ms
+        beats = -(-(at_ms - self.last_join_ms) // self.heartbeat_interval_ms)
+        return self.last_join_ms + beats * self.heartbeat_interval_ms
 
 
 class Group:
@@ -57,10 +66,11 @@ class Group:
         self.assignment: dict[str, list[TP]] = {}
         self.committed: dict[TP, int] = {}
         self.kip848: ConsumerProtocol | None = None  # set while the group is a consumer-protocol group
+        self.rebalance_began_ms = 0
 
     # ---------------------------------------------------------------- membership
     def join(self, *, client_id: str, instance_id: str | None, topics: tuple[str, ...], assignor: str,
-             session_timeout_ms: int, max_poll_interval_ms: int) -> Member:
+             session_timeout_ms: int, max_poll_interval_ms: int, heartbeat_interval_ms: int = 3_000) -> Member:
         cluster = self.cluster
         cluster.group(self.group_id)  # a deleted group comes back when someone joins it
         self._check_protocol("classic")
@@ -70,7 +80,7 @@ class Group:
         member_id = f"{client_id}-{uuid.UUID(int=cluster.rng.getrandbits(128), version=4)}"
         now = cluster.clock.now_ms()
         member = Member(member_id, client_id, instance_id, topics, assignor, session_timeout_ms,
-                        max_poll_interval_ms, now)
+                        max_poll_interval_ms, now, heartbeat_interval_ms=heartbeat_interval_ms, last_join_ms=now)
         old = self._static_member(instance_id)
         if old is not None and old.topics == topics:
             # Static restart: take over the old identity's assignment without a rebalance.
@@ -161,6 +171,7 @@ class Group:
             return
         if self.state != "PreparingRebalance":
             self.state = "PreparingRebalance"
+            self.rebalance_began_ms = self.cluster.clock.now_ms()
             for m in self.members.values():
                 m.rejoined = False
         self.cluster.emit("rebalance_start", group=self.group_id, reason=reason, generation=self.generation)

@@ -288,9 +288,10 @@ class ShopWorld:
         obs.exits = self.exited()
         obs.blocked = {s.name: (self.logical(t), p, off, err) for s in self.shop.services
                        for (t, p), (off, err) in s.blocked.items()}
-        obs.rebalances = [replace(r, at_ms=r.at_ms - self.started_ms) for r in self.tap.rebalances]
+        # On the timeline's clock (from the phase's start, not the world's: a real world takes a while to build)
+        obs.rebalances = [replace(r, at_ms=r.at_ms - obs.started_ms) for r in self.tap.rebalances]
         obs.redeliveries = dict(self.tap.redeliveries)
-        obs.joined = [(at - self.started_ms, group, member) for at, group, member in self.tap.joined]
+        obs.joined = [(at - obs.started_ms, group, member) for at, group, member in self.tap.joined]
         obs.run_prefix = self.prefix
 
     # ------------------------------------------------------------ dead letters

@@ -183,7 +183,11 @@ class KafkaWorld(ShopWorld):
                 d = admin.describe_group(self.group(kind))
             except BrokerError:
                 return False
-            return d.state == "Stable" and any(m.assignment for m in d.members)
+            # every running instance a member, and (while there are partitions enough) each holding some
+            running = [s for s in self.instances(kind) if s.exited is None]
+            holding = sum(1 for m in d.members if m.assignment)
+            return (d.state == "Stable" and len(d.members) >= len(running)
+                    and holding >= min(len(d.members), self.spec.partitions))
 
         return _poll_until(lambda: all(stable(k) for k in KINDS if self.instances(k)), READY_TIMEOUT_S)
 

@@ -23,16 +23,18 @@ from scenarios.engine.steps import quiet
 from scenarios.labs.rebalance_storm.figures import Figures, figures
 
 PARTITIONS, INSTANCES = 6, 2
-WORK_MS = 120
-BURST, BURST_RATE = 150, 1_000
+WORK_MS = 150
+BURST, BURST_RATE = 120, 1_000
 RESTART_MS, RESTART_GAP_MS = 2_000, 250
-SCALE_SETTLE_MS = 3_000  # the scale-out's rebalance is over before the deploy begins
+HOLD_MS = 2_000
+SETTLE_MS = 3_000  # the scale-out's rebalance is over before the deploy begins (with bounded batches)  # the burst queues up this long (less than the poll interval: nobody is late yet)
+
 POLL_INTERVAL_MS = 6_000
-QUIET_MS = 15_000  # a storm may never settle: the check says so rather than wait for ever
+QUIET_MS = 10_000  # a storm may never settle: the check says so rather than wait for ever
 GROUP = "inventory-service"
 STOP_OK_MS = 100  # a running member never sits without partitions when only what must move moves
 REBALANCES_OK = 2  # the scale-out is a rebalance nothing avoids (cooperative: two rounds)
-REDELIVERED_OK = 0
+REDELIVERED_OK = 40  # a rebalance may cost the small batches in flight (their commits come too late): no more
 READY_NOTE = "every group stable"
 
 
@@ -74,9 +76,12 @@ def story(knobs: StormKnobs, ctx: LabContext) -> list[Phase]:
     world = WorldSpec(partitions=PARTITIONS, instances={"inventory": INSTANCES}, per_kind={"inventory": inventory})
     load = {"rate": BURST_RATE, "count": BURST, "customer_id": "cust_storm", "product_id": "prod_load", "quantity": 1,
             "amount": 5.0}
-    steps = [Step("ready"), Step("load", load), Step("scale", {"service": "inventory", "instances": INSTANCES + 1}),
-             Step("advance", {"ms": SCALE_SETTLE_MS})]
-    for _ in range(INSTANCES + 1):  # a rolling restart: the oldest instance is always first in line
+    # The inventory is held up while the burst arrives (a slow dependency), so each instance's next poll
+    # finds its whole backlog: up to max_records of it in one batch.
+    held = [Step("slow", {"service": "inventory", "index": i, "ms": HOLD_MS}) for i in range(INSTANCES)]
+    steps = [Step("ready"), *held, Step("load", load), Step("advance", {"ms": HOLD_MS}), Step("heal"),
+             Step("scale", {"service": "inventory", "instances": INSTANCES + 1}), Step("advance", {"ms": SETTLE_MS})]
+    for _ in range(INSTANCES):  # a rolling restart: the oldest instance is always first in line
         steps += [Step("bounce", {"service": "inventory", "index": 0, "ms": knobs.restart_ms}),
                   Step("advance", {"ms": RESTART_GAP_MS})]
     steps.append(quiet(QUIET_MS))
@@ -122,7 +127,7 @@ def checks(observed: Observed, knobs: StormKnobs, ctx: LabContext) -> list[Check
               hints["stop"] or hints["batch"] or first),
         check(f"no rebalance but the scale-out's (at most {REBALANCES_OK})", fig.rebalances <= REBALANCES_OK, fig.text(),
               hints["static"] or hints["batch"] or first),
-        check("no record delivered twice", fig.redelivered <= REDELIVERED_OK, fig.text(), hints["batch"] or first),
+        check(f"at most {REDELIVERED_OK} records delivered twice", fig.redelivered <= REDELIVERED_OK, fig.text(), hints["batch"] or first),
         c.terminal_check(obs, BURST),
     ]
 
