@@ -38,6 +38,10 @@ Settings that change this (``ServiceConfig``; the defaults give everything above
 - ``work_ms``: each handled event first spends this long on the clock, outside any transaction
   (instances in parallel each spend their own time, as separate processes would).
 - ``subscribe``: the topics by name (``orders``, ``payments``, ``inventory``) instead of the handler's.
+- ``static_membership``, ``session_timeout_ms``, ``assignor``, ``group_protocol``,
+  ``max_poll_interval_ms``: the group member's settings (``group.instance.id`` is the instance's name).
+  Under ``group_protocol="consumer"`` the broker assigns and times sessions, so the classic
+  ``assignor`` and ``session_timeout_ms`` are not passed on.
 - ``startup``: before its first poll an instance creates its topics and looks up its group
   coordinator, retrying per the policy; if it gives up, ``exited`` says why and ``step()`` does
   nothing from then on (the process has ended).
