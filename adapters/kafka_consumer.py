@@ -59,7 +59,8 @@ class KafkaConsumer:
     def __init__(self, config: ConsumerConfig, settings: dict[str, Any], watch: ConnectionWatch) -> None:
         self._config = config
         self._watch = watch
-        self._cooperative = config.assignor == "cooperative-sticky"
+        # The consumer protocol is incremental only, as cooperative-sticky is.
+        self._cooperative = config.assignor == "cooperative-sticky" or config.group_protocol == "consumer"
         try:
             self._consumer = confluent_kafka.Consumer(settings)
         except KafkaException as exc:

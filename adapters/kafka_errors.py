@@ -27,6 +27,7 @@ from services.ports import (
     TopicAlreadyExists,
     UnknownGroup,
     UnknownTopic,
+    UnreleasedInstance,
 )
 
 E = KafkaError
@@ -96,6 +97,7 @@ SPECIFIC = {
     E.NON_EMPTY_GROUP: GroupNotEmpty,
     E.GROUP_ID_NOT_FOUND: UnknownGroup,
     E.POLICY_VIOLATION: PolicyViolation,
+    E.UNRELEASED_INSTANCE_ID: UnreleasedInstance,
 }
 
 # Hosts that only exist inside a container network (docker compose service names).
@@ -150,6 +152,8 @@ def translate(
         return ProducerFenced(text)
     if code == E._FATAL and "fenced" in text.lower() and "instance" in text.lower():
         return FencedInstance(text)  # librdkafka's fatal error after FENCED_INSTANCE_ID
+    if code == E._FATAL and "instance id is still used" in text.lower():
+        return UnreleasedInstance(text)  # librdkafka's fatal error after UNRELEASED_INSTANCE_ID
     if code in FENCED_MEMBER:
         return CommitFailed(text)
     if code in BAD_CONFIG:

@@ -57,6 +57,23 @@ def consumer_settings(config: ConsumerConfig) -> dict[str, Any]:
     }
     if config.group_instance_id:
         settings["group.instance.id"] = config.group_instance_id
+    if config.group_protocol != "classic":
+        _consumer_protocol(config, settings)
     return settings
+
+
+# Set by the broker under group.protocol=consumer; librdkafka refuses them there when set.
+_BROKER_SIDE = {"partition.assignment.strategy": "range", "session.timeout.ms": 45_000, "heartbeat.interval.ms": 3_000}
+
+
+def _consumer_protocol(config: ConsumerConfig, settings: dict[str, Any]) -> None:
+    """KIP-848: the broker assigns. A port default counts as not set; any other value is passed on, so
+    librdkafka refuses it with its own message."""
+    settings["group.protocol"] = config.group_protocol
+    for name, default in _BROKER_SIDE.items():
+        if settings[name] == default:
+            del settings[name]
+    if config.remote_assignor:
+        settings["group.remote.assignor"] = config.remote_assignor
 
 

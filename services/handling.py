@@ -10,7 +10,7 @@ from typing import Protocol
 from services.codec import JSON, Codec
 from services.events import Event, Topics, header_text
 from services.fault_points import OrderEvents
-from services.ports import Admin, Record, StoreTransaction, TopicSpec
+from services.ports import Admin, Assignor, GroupProtocol, Record, StoreTransaction, TopicSpec
 
 
 class ProcessingError(Exception):
@@ -80,6 +80,11 @@ class ServiceConfig:
     startup: StartupPolicy | None = None  # None: no startup calls; the first step() subscribes
     codec: Codec = JSON  # how events become record values and back (services.codec)
     order_events: OrderEvents = OrderEvents.RELAY  # order service: outbox + relay, or a dual write (the outbox lab)
+    # The group member's protocol settings (the rebalance-storm lab). assignor and session_timeout_ms are
+    # the classic protocol's; under group_protocol="consumer" the broker assigns and times sessions.
+    assignor: Assignor = "range"
+    group_protocol: GroupProtocol = "classic"
+    max_poll_interval_ms: int = 300_000  # a batch that takes longer costs the member its partitions
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,6 +87,12 @@ class FencedInstance(CommitFailed):
     is finished (librdkafka raises it as a fatal error) and must be closed."""
 
 
+class UnreleasedInstance(BrokerError):
+    """Consumer protocol: this consumer's group_instance_id is held by a member that is still in the group
+    (UNRELEASED_INSTANCE_ID). The newly joining consumer is refused (librdkafka: fatal) and must be closed;
+    the existing member keeps its place. (The classic protocol fences the existing one: FencedInstance.)"""
+
+
 class OffsetOutOfRange(BrokerError):
     """No valid position and auto_offset_reset='error': no committed offset, or the position fell
     outside the log (e.g. retention deleted the records it pointed at)."""

@@ -195,6 +195,8 @@ class GroupDescription:
 
 
 Assignor = Literal["range", "roundrobin", "cooperative-sticky"]
+GroupProtocol = Literal["classic", "consumer"]  # consumer: KIP-848, the broker assigns
+RemoteAssignor = Literal["uniform", "range"]  # the broker-side assignors of the consumer protocol
 OffsetReset = Literal["earliest", "latest", "error"]
 
 
@@ -233,3 +235,8 @@ class ConsumerConfig:
     # How often the client refreshes metadata: a group notices partitions added to a subscribed topic
     # only then (librdkafka's default: 5 minutes).
     topic_metadata_refresh_interval_ms: int = 300_000
+    # group.protocol. Under "consumer" (KIP-848) the broker assigns (remote_assignor; None: its default,
+    # uniform) and owns session and heartbeat timing (group.consumer.*): then assignor, session_timeout_ms
+    # and heartbeat_interval_ms must keep their defaults here, as librdkafka refuses them when set.
+    group_protocol: GroupProtocol = "classic"
+    remote_assignor: RemoteAssignor | None = None

@@ -34,6 +34,7 @@ from services.port_errors import (
     TransactionStateError,
     UnknownGroup,
     UnknownTopic,
+    UnreleasedInstance,
 )
 from services.port_types import (
     Assignor,
@@ -41,6 +42,7 @@ from services.port_types import (
     ConsumerConfig,
     DeliveryCallback,
     GroupDescription,
+    GroupProtocol,
     Headers,
     LogAppendTimeRecord,
     MemberDescription,
@@ -49,6 +51,7 @@ from services.port_types import (
     ProducerConfig,
     Record,
     RecordMetadata,
+    RemoteAssignor,
     TimestampType,
     TopicPartition,
     TopicSpec,
@@ -78,6 +81,7 @@ __all__ = [
     "RecordMetadata", "RecordTooLarge", "StateStore", "StoreConflict", "StoreError", "StoreTransaction",
     "StoreUnavailable", "TimestampType", "TopicAlreadyExists", "TopicPartition", "TopicSpec",
     "TransactionStateError", "UnknownGroup", "UnknownTopic",
+    "GroupProtocol", "RemoteAssignor", "UnreleasedInstance",
 ]
 
 # ---------------------------------------------------------------- broker port

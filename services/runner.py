@@ -38,6 +38,10 @@ Settings that change this (``ServiceConfig``; the defaults give everything above
 - ``work_ms``: each handled event first spends this long on the clock, outside any transaction
   (instances in parallel each spend their own time, as separate processes would).
 - ``subscribe``: the topics by name (``orders``, ``payments``, ``inventory``) instead of the handler's.
+- ``static_membership``, ``session_timeout_ms``, ``assignor``, ``group_protocol``,
+  ``max_poll_interval_ms``: the group member's settings (``group.instance.id`` is the instance's name).
+  Under ``group_protocol="consumer"`` the broker assigns and times sessions, so the classic
+  ``assignor`` and ``session_timeout_ms`` are not passed on.
 - ``startup``: before its first poll an instance creates its topics and looks up its group
   coordinator, retrying per the policy; if it gives up, ``exited`` says why and ``step()`` does
   nothing from then on (the process has ended).
@@ -277,18 +281,22 @@ class EventService:
 
     def _subscribed(self) -> Consumer:
         if self._consumer is None:
-            instance_id = self.name if self.config.static_membership else None
-            consumer = self._broker.consumer(
-                ConsumerConfig(
-                    group_id=self.group_id,
-                    client_id=self.name,
-                    group_instance_id=instance_id,
-                    session_timeout_ms=self.config.session_timeout_ms,
-                )
-            )
+            consumer = self._broker.consumer(self._consumer_config())
             consumer.subscribe(self.subscriptions)
             self._consumer = consumer
         return self._consumer
+
+    def _consumer_config(self) -> ConsumerConfig:
+        cfg = self.config
+        classic = {"assignor": cfg.assignor, "session_timeout_ms": cfg.session_timeout_ms}
+        return ConsumerConfig(
+            group_id=self.group_id,
+            client_id=self.name,
+            group_instance_id=self.name if cfg.static_membership else None,
+            max_poll_interval_ms=cfg.max_poll_interval_ms,
+            group_protocol=cfg.group_protocol,
+            **(classic if cfg.group_protocol == "classic" else {}),  # the consumer protocol's are the broker's
+        )
 
     def _rewind(self, consumer: Consumer, rest: Sequence[Record]) -> None:
         first: dict[TopicPartition, int] = {}

@@ -80,11 +80,13 @@ class Shop:
             return InventoryHandler(self.catalog)
         raise ValueError(f"unknown service kind {kind!r}; expected one of {KINDS}")
 
-    def add_instance(self, kind: str) -> EventService:
-        """One more member of ``kind``'s consumer group, named ``{kind}-{n}``."""
+    def add_instance(self, kind: str, name: str | None = None) -> EventService:
+        """One more member of ``kind``'s consumer group, named ``{kind}-{n}`` (or ``name``: an instance
+        restarted under its old name, so a static member comes back as itself)."""
         handler = self._handler(kind)
-        name = f"{kind}-{self._counts[kind]}"
-        self._counts[kind] += 1
+        if name is None:
+            name = f"{kind}-{self._counts[kind]}"
+            self._counts[kind] += 1
         service = EventService(
             name, handler, broker=self.broker, store=self.stores[kind], clock=self.clock,
             logger=self.logger, config=self.configs[kind],

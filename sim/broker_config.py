@@ -18,6 +18,10 @@ class BrokerConfig:
     group_min_session_timeout_ms: int = 6_000
     group_max_session_timeout_ms: int = 1_800_000
     log_cleaner_backoff_ms: int = 500  # Kafka: 15000
+    # The consumer protocol's (KIP-848) broker-side timing, as the lab broker sets it.
+    group_consumer_session_timeout_ms: int = 10_000  # Kafka: 45000
+    group_consumer_heartbeat_interval_ms: int = 1_000  # Kafka: 5000
+    group_consumer_assignors: tuple[str, ...] = ("uniform", "range")  # the first is the default
     log_retention_check_interval_ms: int = 1_000  # Kafka: 300000
     # Topic config defaults the lab broker sets through its log.* settings.
     topic_defaults: dict[str, str] = field(default_factory=lambda: {

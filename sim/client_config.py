@@ -14,6 +14,16 @@ ACKS = ("all", "-1", "0", "1")
 OFFSET_RESETS = {"smallest": "earliest", "earliest": "earliest", "beginning": "earliest",
                  "largest": "latest", "latest": "latest", "end": "latest", "error": "error"}
 ASSIGNORS = ("range", "roundrobin", "cooperative-sticky")
+GROUP_PROTOCOLS = ("classic", "consumer")
+# What librdkafka refuses under group.protocol=consumer: the port's field, its default, the message.
+BROKER_SIDE = (
+    ("assignor", "range", "`partition.assignment.strategy` is not supported for `group.protocol=consumer`. "
+                          "Use `group.remote.assignor` instead"),
+    ("session_timeout_ms", 45_000, "`session.timeout.ms` is not supported for `group.protocol=consumer` or share "
+                                   "consumer. It is defined broker side"),
+    ("heartbeat_interval_ms", 3_000, "`heartbeat.interval.ms` is not supported for `group.protocol=consumer` or "
+                                     "share consumer. It is defined broker side"),
+)
 
 
 def _in_range(prop: str, value: object, low: int, high: int) -> None:
@@ -50,6 +60,13 @@ def check_consumer(config: ConsumerConfig) -> None:
     _in_range("topic.metadata.refresh.interval.ms", config.topic_metadata_refresh_interval_ms, -1, 3_600_000)
     _one_of("auto.offset.reset", config.auto_offset_reset, OFFSET_RESETS)
     _one_of("isolation.level", config.isolation_level, ("read_committed", "read_uncommitted"))
+    _one_of("group.protocol", config.group_protocol, GROUP_PROTOCOLS)
+    if config.group_protocol == "consumer":
+        # The port cannot tell a default from a value set to it: a default counts as not set.
+        for name, default, message in BROKER_SIDE:
+            if getattr(config, name) != default:
+                raise InvalidConfig(f"Failed to create consumer: {message}")
+        return
     if config.assignor not in ASSIGNORS:
         raise InvalidConfig(f"Failed to create consumer: Unsupported partition.assignment.strategy: {config.assignor}")
     if config.max_poll_interval_ms < config.session_timeout_ms:

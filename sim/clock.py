@@ -29,6 +29,11 @@ class VirtualClock:
         else:
             self._now += int(ms)
 
+    def local_ms(self) -> int:
+        """The running actor's own time: the clock plus the busy time its step has charged so far (a
+        commit at the end of a slow batch happens this late, as far as its group is concerned)."""
+        return self._now + self._busy if self._in_step else self._now
+
     # ---- used by the scheduler only
     def advance_to(self, t_ms: int) -> None:
         if t_ms > self._now:

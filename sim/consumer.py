@@ -19,6 +19,7 @@ from services.ports import (
     UnknownTopic,
 )
 
+from . import consumer_protocol
 from .client_config import check_consumer, session_timeout_refused
 from .fetcher import Fetcher
 from .group import Member
@@ -51,7 +52,9 @@ class SimConsumer:
                                 read_committed=config.isolation_level == "read_committed")
         self._positions = self._fetcher.positions
         self._reported_missing: set[str] = set()
-        self._eager = config.assignor != "cooperative-sticky"
+        self._kip848 = config.group_protocol == "consumer"  # incremental, the broker assigns (KIP-848)
+        self._refused = False  # the broker refused it for good (UNRELEASED_INSTANCE_ID)
+        self._eager = config.assignor != "cooperative-sticky" and not self._kip848
         self._refresh_ms = config.topic_metadata_refresh_interval_ms
         self._next_refresh = -1
         self._known_counts: dict[str, int] = {}
@@ -118,14 +121,21 @@ class SimConsumer:
         if self.config.group_instance_id is None:
             self._group.leave(self._member, "left")
         else:  # static members send no LeaveGroup: the session timeout decides
+            self._member.left = True
             self._group.stop_heartbeats(self._member)
 
     # ---------------------------------------------------------------- poll
     def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[Record]:
         self._check_usable()
         cluster = self._cluster
-        if self._member is not None:  # the application did call poll, even if the broker cannot answer
-            self._member.last_poll_ms = cluster.clock.now_ms()
+        member = self._member
+        if member is not None:  # the application did call poll, even if the broker cannot answer
+            now = cluster.clock.now_ms()
+            if (member.instance_id is not None and member.protocol == "classic" and self._is_member()
+                    and now - member.last_poll_ms >= member.max_poll_interval_ms):
+                self._static_poll_overdue()
+            else:
+                member.last_poll_ms = now
         cluster.check_up()
         cluster.tick()
         if not self._manual:
@@ -134,6 +144,15 @@ class SimConsumer:
         if not self._assigned:
             return []
         return self._fetcher.fetch(self._assigned, max_records, self.member_id)
+
+    def _static_poll_overdue(self) -> None:
+        """librdkafka, past max.poll.interval.ms, for a static member: no LeaveGroup, but it forgets its
+        member id and loses its partitions, then rejoins under its instance id, so the coordinator hands
+        the same partitions back without a rebalance; what it had not committed is read again."""
+        self._cluster.emit("max_poll_exceeded", group=self.group_id, member=self.member_id, static=True)
+        if self._assigned:
+            self._drop(list(self._assigned), lost=True)
+        self._member = None
 
     def _report_missing_topics(self) -> None:
         """Like librdkafka: a subscribed topic that does not exist is reported once, then waited for."""
@@ -168,6 +187,9 @@ class SimConsumer:
             return
         cluster = self._cluster
         now = cluster.clock.now_ms()
+        if self._kip848:
+            self._drive_consumer_protocol(now)
+            return
         if self._member is None:
             cfg = self.config
             refused = session_timeout_refused(cfg, cluster.broker.group_min_session_timeout_ms,
@@ -176,7 +198,8 @@ class SimConsumer:
                 raise refused
             self._member = group.join(client_id=cfg.client_id, instance_id=cfg.group_instance_id, topics=self._topics,
                                       assignor=cfg.assignor, session_timeout_ms=cfg.session_timeout_ms,
-                                      max_poll_interval_ms=cfg.max_poll_interval_ms)
+                                      max_poll_interval_ms=cfg.max_poll_interval_ms,
+                                      heartbeat_interval_ms=cfg.heartbeat_interval_ms)
             self._member.positions = self._positions
             self._next_refresh = now  # a join fetches metadata first (then every interval, unless -1)
         if now >= self._next_refresh >= 0:
@@ -198,15 +221,36 @@ class SimConsumer:
                     self._call(self._on_assign, added)
                 continue
             if group.state == "PreparingRebalance" and not member.rejoined:
+                if now < member.heard_by(group.rebalance_began_ms):
+                    return  # it learns of the rebalance from its next heartbeat's answer; it works on until then
                 if self._eager and self._assigned:
                     self._drop(list(self._assigned), lost=False)
                 if not self._is_member():
                     return
                 if self._eager:
                     member.owned = []
+                member.last_join_ms = now
                 group.rejoin(member)
                 continue
             return
+
+    def _drive_consumer_protocol(self, now: int) -> None:
+        group, cfg = self._group, self.config
+        if self._refused:  # librdkafka: a fatal error is reported once; the consumer then gets nothing
+            return
+        if self._member is None:
+            self._refused = True
+            self._member = group.join_consumer(client_id=cfg.client_id, instance_id=cfg.group_instance_id,
+                                               topics=self._topics, remote_assignor=cfg.remote_assignor,
+                                               max_poll_interval_ms=cfg.max_poll_interval_ms)
+            self._refused = False
+            self._member.positions = self._positions
+            self._next_refresh = now
+        if now >= self._next_refresh >= 0:
+            self._refresh_metadata(now)
+        self._member.last_poll_ms = now
+        if group.kip848 is not None:
+            consumer_protocol.drive(self, group.kip848, self._member, now)
 
     def _drop(self, tps: list[TP], *, lost: bool) -> None:
         self._cluster.emit("revoke", group=self.group_id, member=self.member_id, lost=lost,
@@ -253,7 +297,19 @@ class SimConsumer:
             self._check_manual(todo)
             self._group.store(todo, None)
             return
+        self._check_poll_interval()
         self._group.commit(self._member, todo)
+
+    def _check_poll_interval(self) -> None:
+        """A commit at the end of a batch that outlasted max.poll.interval.ms: librdkafka left the group at
+        the interval, so the broker refuses it (the group itself notices at that time, in ``tick``)."""
+        m = self._member
+        if m is None:
+            return
+        late = self._cluster.clock.local_ms() - (m.last_poll_ms + m.max_poll_interval_ms)
+        if late >= 0:
+            raise CommitFailed(f"group {self.group_id}: the batch took longer than max.poll.interval.ms="
+                               f"{m.max_poll_interval_ms}: the member left the group [UNKNOWN_MEMBER_ID]")
 
     def committed(self, tp: TopicPartition) -> int | None:
         return self._group.committed.get((tp.topic, tp.partition))

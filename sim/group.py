@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from services.ports import CommitFailed, InvalidConfig, RebalanceInProgress
 
 from .assignors import EAGER, cooperative_round
+from .consumer_protocol import ConsumerProtocol
 
 if TYPE_CHECKING:
     from .cluster import Cluster
@@ -40,6 +41,18 @@ class Member:
     owned: list[TP] = field(default_factory=list)  # what it actually holds now
     positions: dict | None = None  # the consumer's fetch positions (for inspection and planted bugs)
     replaced: bool = False  # a newer consumer with the same group.instance.id took this identity over
+    protocol: str = "classic"  # group.protocol: classic, or consumer (KIP-848)
+    left: bool = False  # a static member closed (consumer protocol: left with epoch -2, its assignment waits)
+    next_heartbeat_ms: int = 0  # consumer protocol: when its next heartbeat is due
+    heartbeat_interval_ms: int = 3_000  # classic: heartbeats tick from the (re)join on, this far apart
+    last_join_ms: int = 0
+
+    def heard_by(self, at_ms: int) -> int:
+        """Classic: the first heartbeat at or after ``at_ms``, which tells it of a rebalance begun then."""
+        if at_ms <= self.last_join_ms:
+            return at_ms
+        beats = -(-(at_ms - self.last_join_ms) // self.heartbeat_interval_ms)
+        return self.last_join_ms + beats * self.heartbeat_interval_ms
 
 
 class Group:
@@ -52,19 +65,22 @@ class Group:
         self.protocol = ""
         self.assignment: dict[str, list[TP]] = {}
         self.committed: dict[TP, int] = {}
+        self.kip848: ConsumerProtocol | None = None  # set while the group is a consumer-protocol group
+        self.rebalance_began_ms = 0
 
     # ---------------------------------------------------------------- membership
     def join(self, *, client_id: str, instance_id: str | None, topics: tuple[str, ...], assignor: str,
-             session_timeout_ms: int, max_poll_interval_ms: int) -> Member:
+             session_timeout_ms: int, max_poll_interval_ms: int, heartbeat_interval_ms: int = 3_000) -> Member:
         cluster = self.cluster
         cluster.group(self.group_id)  # a deleted group comes back when someone joins it
+        self._check_protocol("classic")
         others = {m.assignor for m in self.members.values() if m.instance_id is None or m.instance_id != instance_id}
         if others and assignor not in others:
             raise InvalidConfig(f"inconsistent group protocol: group {self.group_id} uses {sorted(others)}, not {assignor}")
         member_id = f"{client_id}-{uuid.UUID(int=cluster.rng.getrandbits(128), version=4)}"
         now = cluster.clock.now_ms()
         member = Member(member_id, client_id, instance_id, topics, assignor, session_timeout_ms,
-                        max_poll_interval_ms, now)
+                        max_poll_interval_ms, now, heartbeat_interval_ms=heartbeat_interval_ms, last_join_ms=now)
         old = self._static_member(instance_id)
         if old is not None and old.topics == topics:
             # Static restart: take over the old identity's assignment without a rebalance.
@@ -85,6 +101,25 @@ class Group:
         member.rejoined = True  # its JoinGroup is the one that started the rebalance
         self.maybe_complete()
         return member
+
+    def join_consumer(self, *, client_id: str, instance_id: str | None, topics: tuple[str, ...],
+                      remote_assignor: str | None, max_poll_interval_ms: int) -> Member:
+        """A member of the consumer protocol (KIP-848) joins: sim.consumer_protocol does the rest."""
+        self.cluster.group(self.group_id)
+        self._check_protocol("consumer")
+        if self.kip848 is None:
+            self.kip848 = ConsumerProtocol(self)
+        return self.kip848.join(client_id=client_id, instance_id=instance_id, topics=topics,
+                                remote_assignor=remote_assignor, max_poll_interval_ms=max_poll_interval_ms)
+
+    def _check_protocol(self, protocol: str) -> None:
+        mixed = sorted({m.protocol for m in self.members.values()} - {protocol})
+        if mixed:
+            raise InvalidConfig(f"group {self.group_id} has {mixed[0]}-protocol members; a {protocol}-protocol member "
+                                "cannot join it here (the simulator does not model mixed groups): use one "
+                                "group.protocol for every member")
+        if protocol == "classic" and self.kip848 is not None:
+            self.kip848 = None  # empty: the next members decide what the group is
 
     def _static_member(self, instance_id: str | None) -> Member | None:
         if instance_id is None:
@@ -125,6 +160,9 @@ class Group:
     # ---------------------------------------------------------------- rebalance
     def start_rebalance(self, reason: str) -> None:
         self.cluster.bump()
+        if self.kip848 is not None:  # no barrier: a new group epoch, and members converge by heartbeats
+            self.kip848.bump(reason)
+            return
         if not self.members:
             self.state, self.protocol = "Empty", ""
             self.generation += 1
@@ -133,11 +171,14 @@ class Group:
             return
         if self.state != "PreparingRebalance":
             self.state = "PreparingRebalance"
+            self.rebalance_began_ms = self.cluster.clock.now_ms()
             for m in self.members.values():
                 m.rejoined = False
         self.cluster.emit("rebalance_start", group=self.group_id, reason=reason, generation=self.generation)
 
     def maybe_complete(self) -> None:
+        if self.kip848 is not None:
+            return
         if self.state != "PreparingRebalance" or not all(m.rejoined for m in self.members.values()):
             return
         self.generation += 1
@@ -190,8 +231,14 @@ class Group:
     def check_can_commit(self, member: Member | None, tps) -> None:
         if member is None or self.members.get(member.member_id) is not member:
             raise CommitFailed(f"group {self.group_id}: member is no longer in the group (fenced or removed)")
+        if member.protocol == "consumer":  # no generation barrier: a member commits what it holds
+            self._check_owned(member, tps)
+            return
         if (self.state == "PreparingRebalance" and member.rejoined) or member.generation != self.generation:
             raise RebalanceInProgress(f"group {self.group_id} is rebalancing; poll, then commit again")
+        self._check_owned(member, tps)
+
+    def _check_owned(self, member: Member, tps) -> None:
         owned = set(member.owned)
         for tp in tps:
             if tp not in owned:
@@ -218,7 +265,9 @@ class Group:
                 if now >= m.expires_at:
                     self._remove(m, "session_timeout")
             elif now >= m.last_poll_ms + m.max_poll_interval_ms:
-                if m.instance_id is not None:
+                if m.protocol == "consumer":  # KIP-848: the member leaves (epoch -1), static or not
+                    self._remove(m, "max_poll_interval")
+                elif m.instance_id is not None:
                     # A static member sends no LeaveGroup: it stops heartbeating, then its session ends.
                     m.expires_at = m.last_poll_ms + m.max_poll_interval_ms + m.session_timeout_ms
                     self.cluster.emit("max_poll_exceeded", group=self.group_id, member=m.member_id)
@@ -232,5 +281,7 @@ class Group:
 
     def pending(self) -> bool:
         """A rebalance or a session expiry is still to happen."""
+        if self.kip848 is not None:
+            return self.kip848.pending()
         return self.state == "PreparingRebalance" or any(
             m.expires_at is not None or m.generation != self.generation for m in self.members.values())

@@ -50,6 +50,7 @@ STEP_OPS: dict[str, tuple[str, ...]] = {
     "read_as": ("topic", "event_type", "readers"),
     "call": ("component", "action", "args"),  # one action of a lab's own component (engine/components.py)
     "measure_producer": ("settings", "workload", "runs"),  # producer-tuning: measured (kafka) or modelled (sim)
+    "bounce": ("service", "index", "ms"),  # a restart as in a deploy: close, ``ms`` down, back under its name
 }
 Expect = Literal["fixed", "symptom"]
 

@@ -42,6 +42,8 @@ class Rebalance:
     member: str
     assigned: tuple[str, ...]
     revoked: tuple[str, ...]
+    first: bool = False  # the consumer's first assignment since it started (no rebalance for the others)
+    closing: bool = False  # given up by a consumer that is closing
 
 
 @dataclass
@@ -69,6 +71,7 @@ class Observation:
     blocked: dict[str, tuple[str, int, int, str]] = field(default_factory=dict)  # instance -> topic, p, offset, error
     rebalances: list[Rebalance] = field(default_factory=list)
     redeliveries: dict[str, int] = field(default_factory=dict)  # group -> records delivered again
+    joined: list[tuple[int, str, str]] = field(default_factory=list)  # (at_ms, group, member): a consumer subscribed
     not_available: list[str] = field(default_factory=list)  # steps this world could not take
     step_errors: list[str] = field(default_factory=list)  # steps the broker refused (e.g. an inject)
     cli_lag: dict[str, Any] | None = None  # kafka-consumer-groups' LAG next to our own readings

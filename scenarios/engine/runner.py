@@ -19,7 +19,7 @@ from scenarios.engine.world import NO_ANSWER, NotAvailable, World
 from services.ports import BrokerError
 from services.registry import RegistryError
 
-FAULTS = ("crash", "restart", "scale", "slow", "broker_down", "lose_ack", "slow_network", "heal")
+FAULTS = ("crash", "restart", "scale", "slow", "broker_down", "lose_ack", "slow_network", "heal", "bounce")
 SCHEMA_OPS = ("set_compatibility", "deploy_schema", "read_as")
 
 

@@ -43,6 +43,13 @@ class ServiceSpec(_Spec):
     startup: StartupSpec | None = None
     order_events: OrderEvents = "relay"  # order service: outbox + relay, or a dual write (services.fault_points)
 
+    # Group membership (services.handling.ServiceConfig); session_timeout_ms None: the world's own.
+    static_membership: bool = False
+    session_timeout_ms: int | None = Field(None, ge=1)
+    assignor: Literal["range", "roundrobin", "cooperative-sticky"] = "range"
+    group_protocol: Literal["classic", "consumer"] = "classic"
+    max_poll_interval_ms: int = Field(300_000, ge=1)
+
 
 class ComponentSpec(_Spec):
     """A lab's own running component (scenarios.engine.parts): how many instances, and its settings."""

@@ -127,9 +127,12 @@ class ShopWorld:
             s.startup.wait, s.startup.retries, s.startup.backoff_ms, s.startup.backoff_max_ms, self.spec.partitions)
         codec = {} if self.schemas is None else {"codec": self.schemas.codec()}
         return ServiceConfig(max_records=s.max_records, poll_timeout_s=self.poll_timeout_s, topics=self.topics,
-                             group_prefix=self.prefix, session_timeout_ms=self.session_timeout_ms,
+                             group_prefix=self.prefix, session_timeout_ms=s.session_timeout_ms or self.session_timeout_ms,
                              subscribe=s.subscribe, work_ms=s.work_ms, dead_letter=s.dead_letter, dedupe=s.dedupe,
-                             startup=startup, order_events=OrderEvents(s.order_events), **codec)
+                             startup=startup, order_events=OrderEvents(s.order_events),
+                             static_membership=s.static_membership, assignor=s.assignor,
+                             group_protocol=s.group_protocol, max_poll_interval_ms=s.max_poll_interval_ms,
+                             **codec)
 
     def per_kind(self) -> dict[str, ServiceConfig]:
         return {kind: self.service_config(kind) for kind in KINDS}
@@ -237,6 +240,8 @@ class ShopWorld:
                     self.parts.remove(victim)
                 else:
                     self.shop.remove_instance(victim.name)
+        elif op == "bounce":
+            self.bounce(self.victim(step), int(step.get("ms", 0)))
         else:
             victim = self.victim(step)
             if op == "slow":
@@ -260,6 +265,15 @@ class ShopWorld:
     def crash_at(self, victim: EventService, point: str) -> None:
         """Arm ``point`` in the victim (and in the order API, part of the order service's process)."""
         raise NotImplementedError
+
+    def bounce(self, victim: EventService, down_ms: int) -> None:
+        """A deploy's restart: the instance stops after its step (committed), closes (a dynamic member
+        leaves its group, a static one does not), is down ``down_ms``, and comes back under its name."""
+        kind = victim.name.split("-")[0]
+        self.stop_instance(victim)
+        self.shop.remove_instance(victim.name)
+        self.advance(down_ms)
+        self.run_instance(self.shop.add_instance(kind, name=victim.name))
 
     def run_instance(self, service: EventService) -> None:
         raise NotImplementedError
@@ -426,8 +440,10 @@ class ShopWorld:
         obs.exits = self.exited()
         obs.blocked = {s.name: (self.logical(t), p, off, err) for s in self.running()
                        for (t, p), (off, err) in s.blocked.items()}
-        obs.rebalances = [replace(r, at_ms=r.at_ms - self.started_ms) for r in self.tap.rebalances]
+        # On the timeline's clock (from the phase's start, not the world's: a real world takes a while to build)
+        obs.rebalances = [replace(r, at_ms=r.at_ms - obs.started_ms) for r in self.tap.rebalances]
         obs.redeliveries = dict(self.tap.redeliveries)
+        obs.joined = [(at - obs.started_ms, group, member) for at, group, member in self.tap.joined]
         obs.run_prefix = self.prefix
         obs.killed_at = list(self.killed_at)
         obs.notes = [dict(n) for n in self.notes]

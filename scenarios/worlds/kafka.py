@@ -306,15 +306,19 @@ class KafkaWorld(ShopWorld):
     def ready(self) -> bool:
         admin = self.admin()
 
-        def stable(group: str) -> bool:
+        def stable(group: str, running: int | None) -> bool:
             try:
                 d = admin.describe_group(group)
             except BrokerError:
                 return False
-            return d.state == "Stable" and any(m.assignment for m in d.members)
+            # every running instance a member, and (while there are partitions enough) each holding some
+            holding = sum(1 for m in d.members if m.assignment)
+            return (d.state == "Stable" and len(d.members) >= (running or 0)
+                    and holding >= min(len(d.members), self.spec.partitions))
 
-        groups = [self.group(k) for k in KINDS if self.instances(k)] + self.part_groups()
-        return _poll_until(lambda: all(stable(g) for g in groups), READY_TIMEOUT_S)
+        groups = [(self.group(k), len([s for s in self.instances(k) if s.exited is None]))
+                  for k in KINDS if self.instances(k)] + [(g, None) for g in self.part_groups()]
+        return _poll_until(lambda: all(stable(g, n) for g, n in groups), READY_TIMEOUT_S)
 
     def between_reads(self) -> bool:
         return time.monotonic() < self._read_deadline

@@ -29,14 +29,19 @@ class Wiretap:
         self.group_name = group_name  # physical group id -> the one people read (no run prefix)
         self.rebalances: list[Rebalance] = []
         self.redeliveries: dict[str, int] = {}
+        self.joined: list[tuple[int, str, str]] = []  # (at_ms, group, member) per subscribe
         self._seen: dict[str, dict[tuple[str, int], int]] = {}  # group -> partition -> highest offset + 1
         self._lock = threading.Lock()
 
     def assigned(self, group: str, member: str, assigned: Sequence[TopicPartition],
-                 revoked: Sequence[TopicPartition]) -> None:
+                 revoked: Sequence[TopicPartition], *, first: bool = False, closing: bool = False) -> None:
         with self._lock:
             self.rebalances.append(Rebalance(self.now_ms(), self.group_name(group), member,
-                                             tuple(map(str, assigned)), tuple(map(str, revoked))))
+                                             tuple(map(str, assigned)), tuple(map(str, revoked)), first, closing))
+
+    def subscribed(self, group: str, member: str) -> None:
+        with self._lock:
+            self.joined.append((self.now_ms(), self.group_name(group), member))
 
     def polled(self, group: str, records: Sequence[Record]) -> None:
         with self._lock:
@@ -59,6 +64,12 @@ class TappedConsumer:
         self._tap = tap
         self._config = config
         self._armed = False
+        self._assigned_once = False
+        self._closing = False
+
+    def close(self) -> None:
+        self._closing = True  # what it gives up now is its own leaving, not a rebalance
+        self._inner.close()
 
     def arm_crash(self) -> None:
         """A crash fault: the next commit does not happen; the process dies there instead."""
@@ -82,16 +93,19 @@ class TappedConsumer:
         group, member = self._config.group_id, self._config.client_id
 
         def assigned(partitions: list[TopicPartition]) -> None:
-            self._tap.assigned(group, member, partitions, ())
+            first = not self._assigned_once  # until it holds something: a join, not a rebalance of the others
+            self._assigned_once = self._assigned_once or bool(partitions)
+            self._tap.assigned(group, member, partitions, (), first=first)
             if on_assign is not None:
                 on_assign(partitions)
 
         def revoked(partitions: list[TopicPartition]) -> None:
-            self._tap.assigned(group, member, (), partitions)
+            self._tap.assigned(group, member, (), partitions, closing=self._closing)
             if on_revoke is not None:
                 on_revoke(partitions)
 
         self._inner.subscribe(topics, on_assign=assigned, on_revoke=revoked)
+        self._tap.subscribed(group, member)
 
     def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[Record]:
         records = self._inner.poll(max_records, timeout)

@@ -7,7 +7,8 @@
 The cases live in ``broker_cases_log.py`` (topics, records, transactions), ``broker_cases_group.py``
 (consumer groups), ``broker_cases_records.py`` (what is refused; what a record carries),
 ``broker_cases_consumer.py`` (a consumer's controls, librdkafka's group details) and
-``broker_cases_log_admin.py`` (log start, cleaning, retention, group offsets by hand); the hooks and
+``broker_cases_log_admin.py`` (log start, cleaning, retention, group offsets by hand),
+``broker_cases_protocol.py`` (the consumer group protocol, KIP-848); the hooks and
 helpers in ``broker_harness.py``.
 """
 
@@ -17,8 +18,9 @@ from tests.contract.broker_cases_consumer import ConsumerCases
 from tests.contract.broker_cases_group import GroupCases
 from tests.contract.broker_cases_log import LogCases
 from tests.contract.broker_cases_log_admin import LogAdminCases
+from tests.contract.broker_cases_protocol import ConsumerProtocolCases
 from tests.contract.broker_cases_records import RecordCases
 
 
-class BrokerContract(LogCases, GroupCases, RecordCases, ConsumerCases, LogAdminCases):
+class BrokerContract(LogCases, GroupCases, RecordCases, ConsumerCases, LogAdminCases, ConsumerProtocolCases):
     """Every case; a leg subclasses this and fills in the harness hooks."""

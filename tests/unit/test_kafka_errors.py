@@ -23,6 +23,7 @@ from services.ports import (
     TopicAlreadyExists,
     UnknownGroup,
     UnknownTopic,
+    UnreleasedInstance,
 )
 
 E = KafkaError
@@ -46,6 +47,7 @@ E = KafkaError
         (E.ILLEGAL_GENERATION, CommitFailed),
         (E.UNKNOWN_MEMBER_ID, CommitFailed),
         (E.FENCED_INSTANCE_ID, FencedInstance),
+        (E.UNRELEASED_INSTANCE_ID, UnreleasedInstance),
         (E._MAX_POLL_EXCEEDED, CommitFailed),
         (E.REBALANCE_IN_PROGRESS, RebalanceInProgress),
         (E._INVALID_ARG, InvalidConfig),
