@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "scenarios.cli.offsets",
     "scenarios.cli.schema",
     "scenarios.cli.tune",
+    "scenarios.cli.console",
     "compose.cli",
 )
 
