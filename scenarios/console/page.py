@@ -28,7 +28,11 @@ header <input id="q-header" value="correlation-id" size="16" aria-label="header 
 <input id="load-orders" type="number" value="60" min="1" size="5" aria-label="orders"> orders at
 <input id="load-rate" type="number" value="20" min="1" size="4" aria-label="rate">/s <button type="submit">load</button></form>
 <div id="groups-list"></div></section>
-<section id="dlq"><h2>Dead letters</h2><button id="redrive-all">redrive all</button><div id="dlq-table"></div></section>
+<section id="dlq"><h2>Dead letters</h2><form id="redrive-form"><button type="button" id="redrive-all">redrive all</button>
+or the one at <input id="r-topic" value="payments.dlq" size="14" aria-label="dead-letter topic">
+partition <input id="r-partition" type="number" min="0" value="0" size="3" aria-label="partition">
+offset <input id="r-offset" type="number" min="0" value="0" size="5" aria-label="offset">
+<button type="submit">redrive</button></form><div id="dlq-table"></div></section>
 <section id="lab"><h2>The lab</h2><div id="lab-view"></div></section>
 </main>"""
 

@@ -85,8 +85,8 @@ def saga_view(records: Sequence[Record], correlation_id: str,
         raise ViewError(f"no record carries correlation-id {correlation_id!r}: pick one from the list, "
                         "or place an order first")
     order = {t: i for i, t in enumerate(("orders", "payments", "inventory"))}
-    mine.sort(key=lambda r: (r.timestamp, order.get(r.topic.removesuffix(".dlq"), 9), r.topic.endswith(".dlq"),
-                             r.offset))
+    depth = _causal_depths(mine)
+    mine.sort(key=lambda r: (r.timestamp, depth[id(r)], order.get(r.topic.removesuffix(".dlq"), 9), r.offset))
     t0 = mine[0].timestamp
     steps, status = [], "PENDING"
     for r in mine:
@@ -109,6 +109,26 @@ def saga_view(records: Sequence[Record], correlation_id: str,
         steps.append(step)
     lanes = sorted({s["lane"] for s in steps}, key=lambda t: (order.get(t.removesuffix(".dlq"), 9), t))
     return {"correlationId": correlation_id, "status": status, "lanes": lanes, "steps": steps}
+
+
+def _causal_depths(records: Sequence[Record]) -> dict[int, float]:
+    """How many causes back each record's event goes (records of one millisecond are put in causal
+    order by it); a dead letter sits just after the record it parked."""
+    by_event: dict[str, Record] = {}
+    for r in records:
+        eid = header_text(r, "event-id")
+        if eid and not r.topic.endswith(".dlq"):
+            by_event.setdefault(eid, r)
+    memo: dict[str, float] = {}
+
+    def of(eid: str | None, seen: int = 0) -> float:
+        if not eid or eid not in by_event or seen > len(records):
+            return 0.0
+        if eid not in memo:
+            memo[eid] = of(header_text(by_event[eid], "causation-id"), seen + 1) + 1
+        return memo[eid]
+
+    return {id(r): of(header_text(r, "event-id")) + (0.5 if r.topic.endswith(".dlq") else 0.0) for r in records}
 
 
 def dlq_view(records: Sequence[Record], redriven: Iterable[str] = (),

@@ -3,7 +3,7 @@
 "use strict";
 (function () {
   const REPORT = window.KAFKALAB_REPORT || null;
-  const POLL_MS = 1000;
+  const POLL_MS = 500;
   const charts = {};
   window.kafkalabCharts = charts;
   const state = { stage: 0, saga: null, search: null, snapshot: null };
@@ -57,9 +57,10 @@
   }
   const $ = (id) => document.getElementById(id);
   const fill = (id, ...nodes) => { const el = $(id); el.replaceChildren(...nodes.flat()); return el; };
-  function notice(text, ok) {
+  function notice(text, ok, about) {
     const el = $("notice");
     el.textContent = text;
+    el.dataset.about = about || "";
     el.className = text ? (ok ? "ok" : "error") : "";
   }
   const ms = (t) => (t >= 1000 ? `${(t / 1000).toFixed(1)} s` : `${t} ms`);
@@ -120,15 +121,15 @@
     fill("saga-list", table(["correlation id", "outcome", "records", ""], rows));
   }
   async function showSaga(id, quiet) {
-    show("saga");
-    $("saga-id").value = id;
+    if (!quiet) { show("saga"); $("saga-id").value = id; }
+    state.saga = id;  // asked for: followed on every refresh, also before its first record arrives
     try {
       const saga = await source.saga(id);
-      state.saga = id;
+      if (state.saga !== id) return;
       drawSaga(saga);
-      if (!quiet) notice("");
+      if (!quiet || $("notice").dataset.about === "saga") notice("");
     } catch (err) {
-      if (!quiet) { state.saga = null; notice(err.message); fill("timeline", h("p", { class: "fail" }, err.message)); }
+      if (!quiet) { notice(err.message, false, "saga"); fill("timeline", h("p", { class: "fail" }, err.message)); }
     }
   }
   function drawSaga(saga) {
@@ -236,10 +237,11 @@
       h("td", { class: "num" }, d.attempts), h("td", { class: "num" }, d.redrives), h("td", {}, cidLink(d.correlation_id)),
       h("td", {}, REPORT ? (d.refusal ? "loop guard: no" : "") :
         d.redriven ? "sent back" : h("button", { class: "redrive", title: d.refusal || "send it back to its source topic",
-          onclick: () => redrive({ topic: d.topic, partition: d.partition, offset: d.offset }) }, "redrive"))));
+          onclick: () => redrive({ topic: d.topic, partition: d.partition, offset: d.offset }) },
+          d.refusal ? "redrive (the loop guard will refuse)" : "redrive"))));
     fill("dlq-table", table(["dead letter", "source", "group", "reason", "attempts", "redrives", "correlation id", ""], rows),
          h("p", {}, `${snap.dlq.length} dead letter(s); the loop guard refuses a letter redriven ${snap.maxRedrives} times`));
-    $("redrive-all").style.display = REPORT ? "none" : "";
+    $("redrive-form").style.display = REPORT ? "none" : "";
   }
   async function redrive(where) {
     try {
@@ -249,6 +251,10 @@
     } catch (err) { notice(err.message); }
   }
   $("redrive-all").addEventListener("click", () => redrive({}));
+  $("redrive-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    redrive({ topic: $("r-topic").value.trim(), partition: Number($("r-partition").value), offset: Number($("r-offset").value) });
+  });
 
   // ------------------------------------------------------------ the lab
   function renderLab(snap) {
