@@ -37,3 +37,39 @@ def test_console_shows_lag_rise_and_fall_in_the_consumer_lag_lab(browser, tmp_pa
     finally:
         stack.close()
     assert seen["peak"] >= 15 and seen["last"] == 0
+
+
+def test_report_of_a_finished_run_is_one_file_with_the_same_views(browser, tmp_path, capsys) -> None:
+    from scenarios.cli import main
+    from scenarios.engine import record
+    from scenarios.session import check
+
+    outcome = check("consumer-lag", {}, "sim", seed=0)  # the broken start: one slow instance
+    run = tmp_path / "run.jsonl"
+    record.write_trace(outcome, run)
+    assert main(["report", str(run), "--out", str(tmp_path / "report.html")]) == 0
+    assert "reproduced exactly" in capsys.readouterr().out
+    html = (tmp_path / "report.html").read_text()
+    assert "src=" not in html.split("<body", 1)[1].split("<script>", 1)[0]  # nothing to fetch: all inlined
+    page = console_flow.new_page(browser)
+    page.goto((tmp_path / "report.html").as_uri() + "#groups")
+    page.wait_for_selector("body[data-ready='1']")
+    assert page.locator("#stage option").count() == len(outcome.stages)
+    peak = page.evaluate("() => Math.max(...window.kafkalabCharts['inventory-service'].data.datasets"
+                         ".flatMap(d => d.data.map(p => p.y)))")
+    assert peak >= 30  # the lag chart of the broken stage: lag keeps growing
+    assert "load ends" in page.evaluate("() => JSON.stringify(window.kafkalabCharts['inventory-service']"
+                                        ".options.plugins.rebalanceLines.marks)")
+    console_flow.shot(page, "report", "report-groups")
+    page.click("nav a[data-tab='saga']")
+    page.locator("#saga-list tr").filter(has_text="COMPLETED").first.locator("a.cid").click()
+    page.wait_for_function("() => document.querySelectorAll('#timeline .step').length >= 3")
+    assert page.inner_text("#saga-status") == "COMPLETED"
+    page.click("nav a[data-tab='lab']")
+    assert page.locator("#lab-view tr.check").count() == len(outcome.stages[0].checks)
+    assert "inventory_instances" in page.inner_text("#lab-view .task")
+    page.click("nav a[data-tab='saga']")
+    page.fill("#saga-id", "nope")  # bad input in a report: the same one line
+    page.click("#saga-form button")
+    page.wait_for_function("() => document.getElementById('notice').textContent.includes('no record carries')")
+    assert not page.errors, page.errors
