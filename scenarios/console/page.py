@@ -17,7 +17,8 @@ BODY = """<header><h1>{title}</h1><span class="meta" id="meta">loading…</span>
 <div id="notice" role="status"></div>
 <main>
 <section id="topics"><h2>Topics</h2><div id="topics-table"></div>
-<h2>Messages</h2><form id="search-form"><select id="q-topic" aria-label="topic"></select>
+<h2>Messages</h2><form id="search-form">topic <input id="q-topic" list="topic-names" size="16"
+placeholder="(every topic)" aria-label="topic"><datalist id="topic-names"></datalist>
 header <input id="q-header" value="correlation-id" size="16" aria-label="header name">
 = <input id="q-value" placeholder="value, e.g. an order id" size="38" aria-label="header value">
 <button type="submit">search</button></form><div id="messages"></div></section>

@@ -86,14 +86,10 @@
       h("td", {}, t.partitions.map((p) => `p${p.partition}: ${p.begin}..${p.end}`).join("  ")),
       h("td", { class: "num" }, t.records)));
     fill("topics-table", table(["topic", "partitions", "begin..end offsets", "records read"], rows, { id: "topics" }));
-    const select = $("q-topic");
-    const chosen = select.value;
-    select.replaceChildren(h("option", { value: "" }, "(every topic)"),
-                           ...snap.topics.map((t) => h("option", { value: t.name }, t.name)));
-    select.value = chosen;
+    fill("topic-names", snap.topics.map((t) => h("option", { value: t.name })));
   }
   async function search(quiet) {
-    const q = { topic: $("q-topic").value, header: $("q-header").value.trim(), value: $("q-value").value.trim() };
+    const q = { topic: $("q-topic").value.trim(), header: $("q-header").value.trim(), value: $("q-value").value.trim() };
     state.search = q;
     try {
       const found = await source.messages(q);
