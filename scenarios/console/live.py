@@ -126,7 +126,8 @@ class LiveConsole:
                 "timesMs": list(h.times_ms), "series": views.lag_series(h.times_ms, h.lags),
                 "rebalances": [{"atMs": t, "text": text} for t, text in h.rebalances],
             })
-        return {"ready": True, "mode": self.mode, "title": self.title, "nowMs": now, "maxRedrives": self.max_redrives,
+        return {"ready": True, "mode": self.mode, "title": self.title, "nowMs": now,
+                "elapsedMs": now - self._watch.started_ms, "maxRedrives": self.max_redrives,
                 "topics": views.topics_view(offsets, counts), "groups": groups,
                 "sagas": views.correlation_ids(records)[:200],
                 "dlq": views.dlq_view(records, self._redriven, self.max_redrives),

@@ -74,7 +74,7 @@ def stage_view(label: str, passed: bool, obs: Observation, checks: list[Any], la
     failed = [c for c in checks if not c.passed]
     snapshot = {
         "ready": True, "mode": obs.mode, "title": f"kafkalab report: {lab.name}",
-        "nowMs": max((t for samples in obs.lag.values() for t, _ in samples), default=0),
+        "nowMs": max((t for samples in obs.lag.values() for t, _ in samples), default=0), "elapsedMs": None,
         "maxRedrives": 0, "canLoad": False, "error": None,
         "topics": views.topics_view(_offsets(records), counts), "groups": _groups(obs), "sagas": sagas,
         "dlq": views.dlq_view(records),

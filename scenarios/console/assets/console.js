@@ -64,6 +64,9 @@
     el.className = text ? (ok ? "ok" : "error") : "";
   }
   const ms = (t) => (t >= 1000 ? `${(t / 1000).toFixed(1)} s` : `${t} ms`);
+  // The simulator's clock is virtual (ms since its world began); the real one is the epoch.
+  const stamp = (t) => state.snapshot && state.snapshot.mode === "sim" ? `t=${(t / 1000).toFixed(3)} s (virtual)`
+    : new Date(t).toISOString().replace("T", " ").replace("Z", "");
   const pos = (t, p, o) => `${t}[${p}]@${o}`;
   function table(heads, rows, attrs) {
     return h("table", attrs || {}, h("thead", {}, h("tr", {}, heads.map((x) => h("th", {}, x)))),
@@ -95,7 +98,7 @@
       const found = await source.messages(q);
       const rows = found.messages.map((m) => h("tr", { class: "message" },
         h("td", {}, pos(m.topic, m.partition, m.offset)),
-        h("td", {}, new Date(m.timestamp).toISOString().replace("T", " ").replace("Z", "")),
+        h("td", {}, stamp(m.timestamp)),
         h("td", {}, m.key),
         h("td", { class: "headers" }, Object.entries(m.headers).map(([k, v]) =>
           h("div", {}, `${k}: `, k === "correlation-id" ? cidLink(v) : v))),
@@ -272,7 +275,8 @@
   // ------------------------------------------------------------ the loop
   function renderAll(snap) {
     state.snapshot = snap;
-    $("meta").textContent = `${snap.mode} world — ${ms(snap.nowMs || 0)}` + (snap.error ? ` — ${snap.error}` : "");
+    $("meta").textContent = `${snap.mode} world` + (snap.elapsedMs !== null ? ` — watching for ${ms(snap.elapsedMs)}` : " — a finished run")
+      + (snap.error ? ` — ${snap.error}` : "");
     renderTopics(snap); renderSagaList(snap); renderGroups(snap); renderDlq(snap); renderLab(snap);
     document.body.dataset.ready = "1";
   }
