@@ -100,19 +100,24 @@ def lab_world(lab: Lab, settings: Settings, mode: str, seed: int) -> WorldSpec:
 
 
 def cmd_console(args: argparse.Namespace) -> int:
-    from scenarios.console.serve import ConsoleStack
+    from scenarios.console.serve import ConsoleStack, loopback
     from scenarios.stack.service_process import StopFlag
 
     quiet_logs_to_stderr()
+    loopback(args.host)
+    if args.max_redrives < 1:
+        raise ConfigError(f"--max-redrives {args.max_redrives}: must be at least 1")
+    if args.prefix and not args.attach:
+        raise ConfigError("--prefix: only with --attach (a shop the console runs has its own topics)")
+    if args.lab is not None and args.lab not in labs.LABS:
+        raise ConfigError(f"--lab {args.lab}: no such lab; the labs are {', '.join(labs.LABS)}")
+    if args.speed <= 0:
+        raise ConfigError(f"--speed {args.speed}: must be above 0")
     settings = settings_of(args)
     name = args.lab or learner.files(settings).current()
     lab = labs.get(name) if name else None
     spec = lab_world(lab, settings, args.mode, args.seed) if lab and not args.attach else None
     port = args.port if args.port is not None else (3000 if args.mode == "sim" else 3001)
-    if args.max_redrives < 1:
-        raise ConfigError(f"--max-redrives {args.max_redrives}: must be at least 1")
-    if args.prefix and not args.attach:
-        raise ConfigError("--prefix: only with --attach (a shop the console runs has its own topics)")
     try:
         stack = ConsoleStack(args.mode, settings, spec=spec, seed=args.seed, attach=args.attach, prefix=args.prefix,
                              speed=args.speed, max_redrives=args.max_redrives,
