@@ -186,6 +186,11 @@ def lag_flow(browser: Any, url: str, mode: str, rate: int = 20, timeout_ms: int 
                        const sets = c.data.datasets; if (!sets.length) return [];
                        return sets[0].data.map((_, i) => sets.reduce((a, d) => a + d.data[i].y, 0)); }"""
     page.wait_for_function(f"() => Math.max(0, ...({totals})('inventory-service')) >= 15", timeout=timeout_ms)
+    page.select_option("#scale-service", "inventory")
+    page.fill("#scale-count", "3")
+    page.click("#scale")  # three members for three partitions: a rebalance, marked on the chart
+    page.wait_for_function("() => JSON.stringify(window.kafkalabCharts['inventory-service'].options.plugins"
+                           ".rebalanceLines.marks).includes('rebalance:')", timeout=timeout_ms)
     shot(page, mode, "consumer-groups")
     page.wait_for_function(f"() => {{ const t = ({totals})('inventory-service'); "
                            "return t.length && Math.max(...t) >= 15 && t[t.length - 1] === 0; }", timeout=timeout_ms)

@@ -7,6 +7,7 @@
     POST /console/api/redrive         {"topic", "partition", "offset"} one dead letter, or {} every one
     POST /console/api/lab/check       check the learner's settings now
     POST /console/api/load            {"orders", "rate"} a steady load (when the order API is here)
+    POST /console/api/scale           {"service", "instances"} members of a service's group (same)
 
 Bad input gets a JSON 4xx with one line (an unknown topic or correlation id, a letter that is gone:
 404; the loop guard: 409) and nothing is written.
@@ -16,8 +17,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Path, Query
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -41,13 +43,20 @@ class RedriveRequest(BaseModel):
     offset: int | None = Field(None, ge=0)
 
 
+class ScaleRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    service: Literal["order", "payment", "inventory"]
+    instances: int = Field(ge=1, le=12)
+
+
 class LoadRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     orders: int = Field(60, ge=1, le=5_000)
     rate: int = Field(20, ge=1, le=500)
 
 
-def add_console(app: FastAPI, console: LiveConsole, orders: OrderEndpoints | None = None) -> None:
+def add_console(app: FastAPI, console: LiveConsole, orders: OrderEndpoints | None = None,
+                scale: Callable[[str, int], None] | None = None) -> None:
     page = render_page(live=True, title=console.title)
     loads: list[threading.Thread] = []
 
@@ -105,6 +114,14 @@ def add_console(app: FastAPI, console: LiveConsole, orders: OrderEndpoints | Non
         loads[:] = [thread]
         thread.start()
         return {"orders": request.orders, "rate": request.rate}
+
+
+    @app.post("/console/api/scale")
+    def scale_service(request: ScaleRequest) -> dict[str, Any]:
+        if scale is None:
+            raise HTTPException(409, "scale: the services do not run here; use `kafkalab scale SERVICE N`")
+        scale(request.service, request.instances)
+        return {"service": request.service, "instances": request.instances}
 
 
 def _place(orders: OrderEndpoints, count: int, rate: int) -> None:

@@ -27,7 +27,10 @@ header <input id="q-header" value="correlation-id" size="16" aria-label="header 
 <div id="timeline"></div><h3>Sagas seen</h3><div id="saga-list"></div></section>
 <section id="groups"><h2>Consumer groups</h2><form id="load-form" style="display:none">place
 <input id="load-orders" type="number" value="60" min="1" size="5" aria-label="orders"> orders at
-<input id="load-rate" type="number" value="20" min="1" size="4" aria-label="rate">/s <button type="submit">load</button></form>
+<input id="load-rate" type="number" value="20" min="1" size="4" aria-label="rate">/s <button type="submit">load</button>
+— run <input id="scale-count" type="number" value="3" min="1" max="12" aria-label="instances"> instances of
+<select id="scale-service" aria-label="service"><option>inventory</option><option>payment</option><option>order</option></select>
+<button type="button" id="scale">scale</button></form>
 <div id="groups-list"></div></section>
 <section id="dlq"><h2>Dead letters</h2><form id="redrive-form"><button type="button" id="redrive-all">redrive all</button>
 or the one at <input id="r-topic" value="payments.dlq" size="14" aria-label="dead-letter topic">

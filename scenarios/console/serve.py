@@ -22,6 +22,7 @@ from typing import Any
 from scenarios import worlds
 from scenarios.console.app import add_console
 from scenarios.console.live import Gate, LabPanel, LiveConsole
+from scenarios.engine.model import Step
 from scenarios.engine.spec import WorldSpec
 from scenarios.ops import dlq
 from scenarios.settings import Settings
@@ -83,7 +84,7 @@ class ConsoleStack:
         self.world: Any = None
         self._stop = threading.Event()
         self._driver: threading.Thread | None = None
-        hold = threading.RLock()
+        hold = self._hold = threading.RLock()
         orders = None
         if attach:
             if mode != "kafka":
@@ -108,13 +109,18 @@ class ConsoleStack:
                                    lab=lab)
         limits = HttpLimits()
         app = create_app(orders, limits) if orders else guarded_app(title, "The kafkalab console.", limits)
-        add_console(app, self.console, orders)
+        add_console(app, self.console, orders, scale=None if self.world is None else self._scale)
         if self._driver is not None:
             self._driver.start()
         self.console.start(refresh_s or (0.25 if mode == "sim" else 1.0))
         self.server = OrderHttpServer(app, listening_socket(host, port), limits)
         self.server.start()
         self.url = f"http://{'[' + host + ']' if ':' in host else host}:{self.server.port}"
+
+    def _scale(self, kind: str, instances: int) -> None:
+        """Members of a service's group, as the ``scale`` step of a lab does it (a rebalance follows)."""
+        with self._hold:
+            self.world.fault(Step("scale", {"service": kind, "instances": instances}))
 
     def _drive(self, hold: threading.RLock, speed: float) -> None:
         while not self._stop.is_set():

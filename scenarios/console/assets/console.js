@@ -24,6 +24,7 @@
     redrive: (where) => post("/console/api/redrive", where),
     check: () => post("/console/api/lab/check"),
     load: (orders, rate) => post("/console/api/load", { orders: orders, rate: rate }),
+    scale: (service, instances) => post("/console/api/scale", { service: service, instances: instances }),
   };
   const stage = () => REPORT.stages[state.stage];
   const report = {
@@ -167,7 +168,8 @@
         const px = x.getPixelForValue(m.atMs / 1000);
         if (px < area.left || px > area.right) continue;
         ctx.beginPath(); ctx.moveTo(px, area.top); ctx.lineTo(px, area.bottom); ctx.stroke();
-        ctx.fillText(m.text, px + 3, area.top + 10);
+        const width = ctx.measureText(m.text).width;
+        ctx.fillText(m.text, px + 3 + width > area.right ? px - 3 - width : px + 3, area.top + 10);
       }
       ctx.restore();
     },
@@ -226,6 +228,13 @@
     try {
       const r = await live.load(Number($("load-orders").value), Number($("load-rate").value));
       notice(`placing ${r.orders} orders at ${r.rate}/s`, true);
+    } catch (err) { notice(err.message); }
+  });
+
+  $("scale").addEventListener("click", async () => {
+    try {
+      const r = await live.scale($("scale-service").value, Number($("scale-count").value));
+      notice(`${r.service}: ${r.instances} instance(s); watch the rebalance on the chart`, true);
     } catch (err) { notice(err.message); }
   });
 
