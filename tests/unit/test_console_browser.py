@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from scenarios import labs
-from scenarios.cli.console import lab_world
+from scenarios import labs, learner
+from scenarios.cli.console import LearnerLab, lab_world
 from scenarios.console.serve import ConsoleStack
 from scenarios.settings import Settings
 from tests import console_flow
@@ -29,11 +29,22 @@ def test_console_follows_the_seed_orders_and_redrives_until_the_loop_guard_refus
 
 def test_console_shows_lag_rise_and_fall_in_the_consumer_lag_lab(browser, tmp_path) -> None:
     settings = Settings.resolve({"lab_dir": str(tmp_path)})
-    spec = lab_world(labs.get("consumer-lag"), settings, "sim", 0)
+    lab = labs.get("consumer-lag")
+    learner.start(lab.name, "sim", 0, settings)  # the broken start, checked: what the lab view shows
+    spec = lab_world(lab, settings, "sim", 0)
     assert spec.per_kind["inventory"].work_ms > 0  # the lab's slow inventory service
-    stack = ConsoleStack("sim", settings, spec=spec, seed=0, speed=2)  # the load at 40/s is 20/s in virtual time
+    stack = ConsoleStack("sim", settings, spec=spec, seed=0, speed=2,  # the load at 40/s is 20/s in virtual time
+                         lab=LearnerLab(lab, settings))
     try:
         seen = console_flow.lag_flow(browser, stack.url, "sim", rate=40)
+        page = console_flow.new_page(browser)
+        page.goto(f"{stack.url}/console#lab")
+        page.wait_for_selector("#lab-view tr.check")
+        text = page.inner_text("#lab-view")
+        assert "FAIL" in text and "Next hint" in text and "inventory_instances = 3" in text, text
+        assert "inventory_instances = 1" in page.inner_text("#lab-view pre.knobs")  # lab.toml as it stands
+        console_flow.shot(page, "sim", "lab")
+        page.close()
     finally:
         stack.close()
     assert seen["peak"] >= 15 and seen["last"] == 0

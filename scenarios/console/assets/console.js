@@ -277,8 +277,8 @@
              lab.checking ? "checking…" : "check now")),
          checks.length ? table(["", "check", "what it saw"], checks) : "",
          lab.hint ? h("p", { id: "lab-hint" }, h("b", {}, "Next hint: "), lab.hint) : "",
-         lab.knobs ? h("pre", { class: "value" }, lab.knobs) : "",
-         h("pre", { class: "value task" }, lab.task));
+         h("h4", {}, "The task"), h("div", { class: "task" }, lab.task),
+         lab.knobs ? [h("h4", {}, "Your settings (.kafkalab/lab.toml)"), h("pre", { class: "value knobs" }, lab.knobs)] : "");
   }
 
   // ------------------------------------------------------------ the loop
