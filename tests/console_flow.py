@@ -92,7 +92,7 @@ def steps_of(page: Any) -> list[tuple[str, str]]:
     return [tuple(s) for s in found]
 
 
-def seed_orders_flow(browser: Any, url: str, mode: str, timeout_ms: int = 20_000) -> None:
+def seed_orders_flow(browser: Any, url: str, mode: str, timeout_ms: int = 30_000) -> None:
     """Place the seed's three orders, find each by correlation id, check its timeline and the DLQ entry,
     redrive until the loop guard refuses, and refuse bad input with a message and a 4xx."""
     ids = {}

@@ -52,8 +52,9 @@ def _script(text: str) -> str:
 
 def render_page(*, live: bool, title: str, data: dict[str, Any] | None = None) -> str:
     """The page; ``data`` (a report's stages) is inlined and the page reads it instead of the API."""
-    embedded = "" if data is None else (
-        f"<script>window.KAFKALAB_REPORT = {_script(json.dumps(data, sort_keys=True, default=str))};</script>")
+    # "<" as \u003c: no "</script>" or "<!--" in the data can end or bend the script element
+    inlined = "" if data is None else json.dumps(data, sort_keys=True, default=str).replace("<", "\\u003c")
+    embedded = "" if data is None else f"<script>window.KAFKALAB_REPORT = {inlined};</script>"
     return "".join((
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">",
         f"<title>{html.escape(title)}</title><style>{_asset('console/assets/console.css')}</style></head>",
