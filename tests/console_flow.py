@@ -118,6 +118,7 @@ def seed_orders_flow(browser: Any, url: str, mode: str, timeout_ms: int = 30_000
         if name == "poison":
             assert steps[2] == ("PaymentCompleted", "dlq"), steps
             assert "prod_ignore" in page.inner_text("#timeline .step.dlq")
+            assert "kl-" not in page.inner_text("#timeline")  # a kafka run's prefix is not shown
             shot(page, mode, "saga-timeline")
 
     # bad input: a clear line on the page, a 4xx from the API, nothing written
@@ -141,7 +142,7 @@ def seed_orders_flow(browser: Any, url: str, mode: str, timeout_ms: int = 30_000
     before = _ends(url)
     letter = page.locator("#dlq-table tr.letter").filter(has_text=ids["poison"])
     assert letter.count() == 1
-    assert "prod_ignore" in letter.inner_text()
+    assert "prod_ignore" in letter.inner_text() and "kl-" not in letter.inner_text()
     for attempt in range(1, MAX_REDRIVES + 2):
         rows = page.locator("#dlq-table tr.letter")
         assert rows.count() == attempt

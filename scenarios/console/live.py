@@ -130,7 +130,7 @@ class LiveConsole:
                 "elapsedMs": now - self._watch.started_ms, "maxRedrives": self.max_redrives,
                 "topics": views.topics_view(offsets, counts), "groups": groups,
                 "sagas": views.correlation_ids(records)[:200],
-                "dlq": views.dlq_view(records, self._redriven, self.max_redrives),
+                "dlq": views.dlq_view(records, self._redriven, self.max_redrives, self.prefix),
                 "lab": self.lab.view() if self.lab else None, "error": self._error}
 
     def snapshot(self) -> dict[str, Any]:
@@ -154,7 +154,7 @@ class LiveConsole:
     def saga(self, correlation_id: str) -> dict[str, Any]:
         with self._lock:
             records, consumed = self._records, self._consumed
-        return views.saga_view(records, correlation_id, consumed)
+        return views.saga_view(records, correlation_id, consumed, self.prefix)
 
     # ------------------------------------------------------------ acting
     def redrive(self, topic: str | None, partition: int | None, offset: int | None) -> dict[str, Any]:
@@ -172,7 +172,7 @@ class LiveConsole:
             try:
                 dlq.redrive_of(letters[0], self.max_redrives)
             except dlq.RedriveRefused as exc:
-                raise Refused(f"loop guard: {exc}") from None
+                raise Refused(f"loop guard: {str(exc).replace(self.prefix, '') if self.prefix else exc}") from None
         else:
             letters = [r for r in letters if f"{r.topic}[{r.partition}]@{r.offset}" not in self._redriven]
         physical = [replace(r, topic=self.prefix + r.topic) for r in letters]

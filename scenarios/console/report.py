@@ -67,6 +67,7 @@ def _groups(obs: Observation) -> list[dict[str, Any]]:
 
 def stage_view(label: str, passed: bool, obs: Observation, checks: list[Any], lab: Lab) -> dict[str, Any]:
     records = _records(obs)
+    prefix = obs.run_prefix
     counts: dict[str, int] = {}
     for r in records:
         counts[r.topic] = counts.get(r.topic, 0) + 1
@@ -77,14 +78,14 @@ def stage_view(label: str, passed: bool, obs: Observation, checks: list[Any], la
         "nowMs": max((t for samples in obs.lag.values() for t, _ in samples), default=0), "elapsedMs": None,
         "maxRedrives": 0, "canLoad": False, "error": None,
         "topics": views.topics_view(_offsets(records), counts), "groups": _groups(obs), "sagas": sagas,
-        "dlq": views.dlq_view(records),
+        "dlq": views.dlq_view(records, prefix=prefix),
         "lab": {"name": lab.name, "title": lab.title, "task": lab.task, "knobs": None, "checked": f"stage {label}",
                 "checks": [c.to_json() for c in checks],
                 "hint": next((c.hint for c in failed if c.hint), None)},
     }
     messages = views.messages_view(records, [], limit=MAX_MESSAGES)["messages"]
     return {"label": label, "passed": passed, "snapshot": snapshot, "messages": messages,
-            "sagas": {s["correlationId"]: views.saga_view(records, s["correlationId"]) for s in sagas}}
+            "sagas": {s["correlationId"]: views.saga_view(records, s["correlationId"], prefix=prefix) for s in sagas}}
 
 
 def report_data(outcome: Outcome, lab: Lab) -> dict[str, Any]:

@@ -76,8 +76,14 @@ def correlation_ids(records: Sequence[Record]) -> list[dict[str, Any]]:
     return sorted(sagas.values(), key=lambda s: -s["first"])
 
 
+def _plain(text: str | None, prefix: str) -> str | None:
+    """A dead letter's headers name physical topics and groups: without the run's prefix, as shown."""
+    return text.replace(prefix, "") if text and prefix else text
+
+
 def saga_view(records: Sequence[Record], correlation_id: str,
-              consumers: Mapping[str, Sequence[tuple[str, Mapping[int, int]]]] | None = None) -> dict[str, Any]:
+              consumers: Mapping[str, Sequence[tuple[str, Mapping[int, int]]]] | None = None,
+              prefix: str = "") -> dict[str, Any]:
     """One saga's steps in time order. ``consumers``: topic -> (group, partition -> committed offset);
     a step is consumed by a group once the group committed past it."""
     mine = [r for r in records if header_text(r, CORRELATION) == correlation_id]
@@ -96,8 +102,8 @@ def saga_view(records: Sequence[Record], correlation_id: str,
         redrives = dlq.redrive_count(r)
         if r.topic.endswith(".dlq"):
             info = dlq.summary(r)
-            step.update(kind="dlq", producer=info["group"] or "?", error=info["error"], attempts=info["attempts"],
-                        source=info["source"], redrives=redrives)
+            step.update(kind="dlq", producer=_plain(info["group"], prefix) or "?", error=info["error"],
+                        attempts=info["attempts"], source=_plain(info["source"], prefix), redrives=redrives)
         elif redrives:
             step.update(kind="redrive", producer="kafkalab (redrive)", redrives=redrives)
         elif event in COMPENSATIONS:
@@ -132,7 +138,7 @@ def _causal_depths(records: Sequence[Record]) -> dict[int, float]:
 
 
 def dlq_view(records: Sequence[Record], redriven: Iterable[str] = (),
-             max_redrives: int = dlq.DEFAULT_MAX_REDRIVES) -> list[dict[str, Any]]:
+             max_redrives: int = dlq.DEFAULT_MAX_REDRIVES, prefix: str = "") -> list[dict[str, Any]]:
     """Every dead letter with why it was parked, where it came from, and whether it may be redriven."""
     done = set(redriven)
     rows = []
@@ -147,6 +153,8 @@ def dlq_view(records: Sequence[Record], redriven: Iterable[str] = (),
         except dlq.RedriveRefused as exc:
             row["refusal"] = str(exc)
         row["redriven"] = row["dlq"] in done
+        row.update(source=_plain(row["source"], prefix), group=_plain(row["group"], prefix),
+                   refusal=_plain(row["refusal"], prefix))
         rows.append(row)
     return sorted(rows, key=lambda row: (row["timestamp"], row["topic"], row["partition"], row["offset"]))
 

@@ -25,15 +25,18 @@ def test_saga_steps_of_one_millisecond_follow_their_causes_and_name_dlq_and_comp
     failed = _record("inventory", 0, "InventoryFailed", eid="e3", cause="e2")
     refunded = _record("payments", 1, "PaymentRefunded", eid="e4", cause="e3")
     parked = _record("payments.dlq", 0, "PaymentCompleted", eid="e2", cause="e1", extra=(
-        ("dlq-source-topic", b"payments"), ("dlq-source-partition", b"0"), ("dlq-source-offset", b"0"),
-        ("dlq-consumer-group", b"inventory-service"), ("dlq-error", b"boom"), ("dlq-attempts", b"3")))
+        ("dlq-source-topic", b"kl-x-payments"), ("dlq-source-partition", b"0"), ("dlq-source-offset", b"0"),
+        ("dlq-consumer-group", b"kl-x-inventory-service"), ("dlq-error", b"boom"), ("dlq-attempts", b"3")))
     saga = views.saga_view([refunded, failed, parked, charged, created], "o1",
-                           {"payments": [("inventory-service", {0: 1})]})
+                           {"payments": [("inventory-service", {0: 1})]}, prefix="kl-x-")  # a kafka run's names
     assert [(s["event"], s["kind"]) for s in saga["steps"]] == [
         ("OrderCreated", "event"), ("PaymentCompleted", "event"), ("PaymentCompleted", "dlq"),
         ("InventoryFailed", "event"), ("PaymentRefunded", "compensation")]
     assert saga["status"] == "CANCELLED"
     assert saga["steps"][2]["error"] == "boom" and saga["steps"][2]["producer"] == "inventory-service"
+    assert saga["steps"][2]["source"] == "payments[0]@0"
+    assert [(d["group"], d["source"]) for d in views.dlq_view([parked], prefix="kl-x-")] == [
+        ("inventory-service", "payments[0]@0")]
     assert saga["steps"][1]["consumedBy"] == ["inventory-service"]
     assert saga["steps"][4]["pendingFor"] == ["inventory-service"]  # committed 1: offset 1 not yet
     with pytest.raises(views.ViewError, match="no record carries correlation-id 'nope'"):
