@@ -27,10 +27,10 @@ def test_console_follows_the_seed_orders_and_redrives_until_the_loop_guard_refus
         stack.close()
 
 
-def test_console_shows_lag_rise_and_fall_in_the_consumer_lag_lab(browser, tmp_path) -> None:
+def test_console_and_its_report_show_lag_rise_and_fall_in_the_consumer_lag_lab(browser, tmp_path) -> None:
     settings = Settings.resolve({"lab_dir": str(tmp_path)})
     lab = labs.get("consumer-lag")
-    learner.start(lab.name, "sim", 0, settings)  # the broken start, checked: what the lab view shows
+    verdict = learner.start(lab.name, "sim", 0, settings)  # the broken start, checked: what the lab view shows
     spec = lab_world(lab, settings, "sim", 0)
     assert spec.per_kind["inventory"].work_ms > 0  # the lab's slow inventory service
     stack = ConsoleStack("sim", settings, spec=spec, seed=0, speed=2,  # the load at 40/s is 20/s in virtual time
@@ -48,27 +48,23 @@ def test_console_shows_lag_rise_and_fall_in_the_consumer_lag_lab(browser, tmp_pa
     finally:
         stack.close()
     assert seen["peak"] >= 15 and seen["last"] == 0
+    _the_report_of(verdict.outcome, browser, tmp_path)
 
 
-def test_report_of_a_finished_run_is_one_file_with_the_same_views(browser, tmp_path, capsys) -> None:
-    from scenarios.cli import main
-    from scenarios.engine import record
-    from scenarios.session import check
+def _the_report_of(outcome, browser, tmp_path) -> None:
+    """The same check as a report: one file, opened from disk, with the lag chart and the views."""
+    from scenarios.console.report import write_report
 
-    outcome = check("consumer-lag", {}, "sim", seed=0)  # the broken start: one slow instance
-    run = tmp_path / "run.jsonl"
-    record.write_trace(outcome, run)
-    assert main(["report", str(run), "--out", str(tmp_path / "report.html")]) == 0
-    assert "reproduced exactly" in capsys.readouterr().out
-    html = (tmp_path / "report.html").read_text()
+    path = write_report(tmp_path / "report.html", outcome, labs.get(outcome.lab))
+    html = path.read_text()
     assert "src=" not in html.split("<body", 1)[1].split("<script>", 1)[0]  # nothing to fetch: all inlined
     page = console_flow.new_page(browser)
-    page.goto((tmp_path / "report.html").as_uri() + "#groups")
+    page.goto(path.as_uri() + "#groups")
     page.wait_for_selector("body[data-ready='1']")
     assert page.locator("#stage option").count() == len(outcome.stages)
     peak = page.evaluate("() => Math.max(...window.kafkalabCharts['inventory-service'].data.datasets"
                          ".flatMap(d => d.data.map(p => p.y)))")
-    assert peak >= 30  # the lag chart of the broken stage: lag keeps growing
+    assert peak >= 30  # one slow instance: lag keeps growing
     assert "load ends" in page.evaluate("() => JSON.stringify(window.kafkalabCharts['inventory-service']"
                                         ".options.plugins.rebalanceLines.marks)")
     console_flow.shot(page, "report", "report-groups")
@@ -76,11 +72,23 @@ def test_report_of_a_finished_run_is_one_file_with_the_same_views(browser, tmp_p
     page.locator("#saga-list tr").filter(has_text="COMPLETED").first.locator("a.cid").click()
     page.wait_for_function("() => document.querySelectorAll('#timeline .step').length >= 3")
     assert page.inner_text("#saga-status") == "COMPLETED"
-    page.click("nav a[data-tab='lab']")
-    assert page.locator("#lab-view tr.check").count() == len(outcome.stages[0].checks)
-    assert "inventory_instances" in page.inner_text("#lab-view .task")
-    page.click("nav a[data-tab='saga']")
     page.fill("#saga-id", "nope")  # bad input in a report: the same one line
     page.click("#saga-form button")
     page.wait_for_function("() => document.getElementById('notice').textContent.includes('no record carries')")
+    page.click("nav a[data-tab='lab']")
+    assert "FAIL" in page.inner_text("#lab-view") and "Next hint" in page.inner_text("#lab-view")
+    assert "inventory_instances" in page.inner_text("#lab-view .task")
     assert not page.errors, page.errors
+    page.close()
+
+
+def test_report_command_replays_a_recording_and_writes_one_html_file(tmp_path, capsys) -> None:
+    from scenarios.cli import main
+
+    run = tmp_path / "run.jsonl"
+    assert main(["scenario", "run", "happy-path", "--trace", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["report", str(run), "--out", str(tmp_path / "out" / "report.html")]) == 0
+    assert "reproduced exactly" in capsys.readouterr().out
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "window.KAFKALAB_REPORT" in html and "happy-path" in html
