@@ -59,6 +59,10 @@ class LabFiles:
     def last_run_path(self, lab: str) -> Path:
         return self.root / f"{lab}.last.json"
 
+    def verdict_path(self, lab: str) -> Path:
+        """The last check's checks and hint, as the console shows them."""
+        return self.root / f"{lab}.checks.json"
+
     def chart_path(self, lab: str) -> Path:
         return self.root / f"{lab}.html"
 
@@ -162,6 +166,10 @@ def check(name: str, settings: Settings) -> Verdict:
     failed = [c for c in outcome.checks if not c.passed]
     hint = next((c.hint for c in failed if c.hint), None) or (
         f"see {lab.docs} (concept, symptom, root cause, fix)" if failed else None)
+    f.verdict_path(name).write_text(json.dumps({
+        "passed": outcome.passed, "hint": hint, "mode": state.mode,
+        "checks": [c.to_json() | {"stage": st.label} for st in outcome.stages for c in st.checks]},
+        indent=2, sort_keys=True) + "\n")
     return Verdict(lab, state.mode, outcome, hint)
 
 

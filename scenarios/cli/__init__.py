@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "scenarios.cli.offsets",
     "scenarios.cli.schema",
     "scenarios.cli.tune",
+    "scenarios.cli.console",
     "compose.cli",
 )
 
@@ -32,6 +33,7 @@ def _epilog() -> str:
             "  kafkalab scenario run happy-path        watch a lab break and be fixed (--verbose: every event)\n"
             "  kafkalab lab start poison-pill          fix one yourself: edit .kafkalab/lab.toml, then lab check\n"
             "  kafkalab up --mode sim                  the shop on the simulator with its HTTP API on :3000\n"
+            "  kafkalab console                        the same, with the lab console at :3000/console\n"
             "  kafkalab kafka up && kafkalab up        a real broker, PostgreSQL and the services as processes")
 
 

@@ -64,20 +64,8 @@ OrderId = Annotated[str, Path(alias="orderId", max_length=MAX_ORDER_ID_LENGTH, p
 
 def create_app(endpoints: OrderEndpoints, limits: HttpLimits | None = None) -> FastAPI:
     """The ASGI app over ``endpoints``; serve it with ``server.serve_in_thread`` or any ASGI server."""
-    limits = limits or HttpLimits()
-    app = FastAPI(
-        title="kafkalab order API",
-        version="1.0",
-        description="Place an order; follow it through the saga (payment, inventory) to its outcome.",
-        openapi_url=None,  # served by the route below, so the document lists it too
-        docs_url=None,
-        redoc_url=None,
-    )
-    app.router.route_class = JsonBodyRoute
-    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
-    app.add_middleware(HeadAsGet)
-    app.add_middleware(CheckRequestHead, max_head_bytes=limits.max_header_bytes)  # added last: runs first
-    _add_error_handlers(app, limits)
+    app = guarded_app("kafkalab order API",
+                      "Place an order; follow it through the saga (payment, inventory) to its outcome.", limits)
 
     @app.post("/orders", status_code=201, responses={**REFUSED, **UNAVAILABLE})
     def place_order(order: OrderRequest, response: Response) -> OrderAccepted:
@@ -110,6 +98,25 @@ def create_app(endpoints: OrderEndpoints, limits: HttpLimits | None = None) -> F
         return app.openapi()
 
     _list_products_in_openapi(app, endpoints.products())
+    return app
+
+
+def guarded_app(title: str, description: str, limits: HttpLimits | None = None) -> FastAPI:
+    """A FastAPI app with the order API's guards and JSON errors and no routes yet (the console adds its own)."""
+    limits = limits or HttpLimits()
+    app = FastAPI(
+        title=title,
+        version="1.0",
+        description=description,
+        openapi_url=None,  # served by a route of the app, so the document lists it too
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.router.route_class = JsonBodyRoute
+    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(CheckRequestHead, max_head_bytes=limits.max_header_bytes)  # added last: runs first
+    _add_error_handlers(app, limits)
     return app
 
 

@@ -77,7 +77,7 @@ ROOMS = {
     "labs": 6,
     "present": 7, "web": 7,
     "session": 8,
-    "learner": 9, "stack": 9,
+    "learner": 9, "stack": 9, "console": 9,
     "cli": 10,
     "__main__": 11,
 }
