@@ -55,6 +55,7 @@ class KafkaProducer:
         self._watch = watch
         self._transactional = "transactional.id" in settings
         self._initialised = False
+        self.settings = settings  # what librdkafka was given (a benchmark builds the raw client from it)
         try:
             self._producer = confluent_kafka.Producer(settings)
         except KafkaException as exc:
@@ -74,16 +75,20 @@ class KafkaProducer:
         on_delivery: DeliveryCallback | None = None,
     ) -> None:
         record_wire_size(key, value, headers)  # the port's record rules (InvalidRecord), before librdkafka's
-        kwargs: dict[str, Any] = {"value": value, "key": key, "on_delivery": self._batch.slot(on_delivery)}
-        if headers:
-            kwargs["headers"] = list(headers)
-        if partition is not None:
-            kwargs["partition"] = partition
-        if timestamp is not None:
-            kwargs["timestamp"] = check_timestamp(timestamp)
+        delivered = self._batch.slot(on_delivery)
+        kwargs: dict[str, Any] | None = None
+        if partition is not None or timestamp is not None:  # the common case builds no kwargs dict
+            kwargs = {"value": value, "key": key, "on_delivery": delivered, "headers": headers or None}
+            if partition is not None:
+                kwargs["partition"] = partition
+            if timestamp is not None:
+                kwargs["timestamp"] = check_timestamp(timestamp)
         for attempt in range(2):
             try:
-                self._producer.produce(topic, **kwargs)
+                if kwargs is None:
+                    self._producer.produce(topic, value, key, on_delivery=delivered, headers=headers or None)
+                else:
+                    self._producer.produce(topic, **kwargs)
                 break
             except BufferError as exc:
                 # The local queue is full: serve delivery reports for a moment, then try once more.
@@ -103,7 +108,8 @@ class KafkaProducer:
                 if isinstance(failure, UnknownTopic):  # e.g. an explicit partition the topic does not have
                     raise failure from exc
                 raise produce_failed(err, action=f"produce to {topic}") from exc
-        self._producer.poll(0)
+        if not len(self._batch.results) & 255:  # serve delivery reports now and then, not per record
+            self._producer.poll(0)
 
     def flush(self, timeout: float = 10.0) -> list[RecordMetadata]:
         batch, self._batch = self._batch, _Batch(self._watch)

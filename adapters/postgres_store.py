@@ -6,8 +6,13 @@ same tables (orders, payments, stock, processed_events, outbox); a service simpl
 
 Stock is taken by one conditional UPDATE (``... WHERE stock >= qty``), so concurrent instances can
 never oversell, and a CHECK constraint backs that up. psycopg errors never leave this module: they
-become StoreUnavailable (connection lost, serialization failure, deadlock), StoreConflict (unique
-violation) or StoreError.
+become StoreUnavailable (connection lost, serialization failure, deadlock, no pooled connection free
+in time), StoreConflict (unique violation) or StoreError.
+
+Transactions come from a connection pool (psycopg_pool), so an HTTP thread placing an order and a
+consumer loop handling a batch do not wait for each other's round trips. A connection the database
+dropped is discarded by the pool when its transaction fails (StoreUnavailable, which callers retry)
+and a fresh one is made for the next.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from contextlib import contextmanager
 
 import psycopg
 from psycopg import errors, sql
+from psycopg_pool import ConnectionPool
 
 from services.ports import (
     Headers,
@@ -65,28 +71,38 @@ def _translate(exc: psycopg.Error) -> StoreError:
     return StoreError(str(exc).strip() or type(exc).__name__)
 
 
-class PostgresStore:
-    """A StateStore over one connection in one schema. Thread-safe: transactions take turns."""
+DEFAULT_POOL_SIZE = 4  # per store: a consumer loop, its outbox relay and a few HTTP threads
 
-    def __init__(self, dsn: str, schema: str, *, connect_timeout: int = 5) -> None:
+
+class PostgresStore:
+    """A StateStore in one schema over a small pool of connections. Thread-safe: each transaction
+    holds its own connection for its duration."""
+
+    def __init__(self, dsn: str, schema: str, *, connect_timeout: int = 5, pool_size: int = DEFAULT_POOL_SIZE,
+                 pool_timeout: float = 5.0) -> None:
         self.dsn = dsn
         self.schema = schema
         self._connect_timeout = connect_timeout
-        self._lock = threading.Lock()
-        self._conn: psycopg.Connection | None = None
-        with self._lock:
-            self._connection()
-
-    def _connection(self) -> psycopg.Connection:
-        if self._conn is not None and not self._conn.closed and not self._conn.broken:
-            return self._conn
         try:
-            conn = psycopg.connect(self.dsn, connect_timeout=self._connect_timeout)
-            self._migrate(conn)
+            with psycopg.connect(dsn, connect_timeout=connect_timeout) as conn:
+                self._migrate(conn)
         except psycopg.Error as exc:
             raise _translate(exc) from exc
-        self._conn = conn
-        return conn
+        self._pool_args = (max(1, pool_size), pool_timeout)
+        self._reopen = threading.Lock()
+        self._pool = self._open_pool(*self._pool_args)
+
+    def _open_pool(self, size: int, timeout: float) -> ConnectionPool:
+        search_path = sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema))
+
+        def configure(conn: psycopg.Connection) -> None:
+            conn.execute(search_path)
+
+        return ConnectionPool(
+            self.dsn, min_size=1, max_size=size, timeout=timeout, open=True, configure=configure,
+            kwargs={"connect_timeout": self._connect_timeout, "autocommit": True},
+            name=f"kafkalab-{self.schema}", num_workers=1,
+        )
 
     def _migrate(self, conn: psycopg.Connection) -> None:
         schema = sql.Identifier(self.schema)
@@ -100,34 +116,31 @@ class PostgresStore:
                 if version not in done:
                     conn.execute(ddl)
                     conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
-        conn.execute(sql.SQL("SET search_path TO {}").format(schema))
         conn.commit()
 
     @contextmanager
     def transaction(self) -> Iterator[_PostgresTransaction]:
-        with self._lock:
-            conn = self._connection()
-            try:
-                with conn.transaction(), conn.cursor() as cur:
-                    yield _PostgresTransaction(cur)
-            except psycopg.Error as exc:
-                raise _translate(exc) from exc
+        if self._pool.closed:  # closed, then used again (as a single connection would reconnect)
+            with self._reopen:
+                if self._pool.closed:
+                    self._pool = self._open_pool(*self._pool_args)
+        try:
+            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                yield _PostgresTransaction(cur)
+        except psycopg.Error as exc:
+            raise _translate(exc) from exc
 
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        self._pool.close()
 
     def drop_schema(self) -> None:
         """Close, then remove this store's schema and everything in it (tests and kafka-mode runs clean up)."""
-        self.close()  # our own open connection must not hold locks on what we drop
-        with self._lock:
-            try:
-                with psycopg.connect(self.dsn, connect_timeout=self._connect_timeout) as conn:
-                    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(self.schema)))
-            except psycopg.Error as exc:
-                raise _translate(exc) from exc
+        self.close()  # our own open connections must not hold locks on what we drop
+        try:
+            with psycopg.connect(self.dsn, connect_timeout=self._connect_timeout) as conn:
+                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(self.schema)))
+        except psycopg.Error as exc:
+            raise _translate(exc) from exc
 
 
 def _order(row: tuple) -> Order:
@@ -277,9 +290,9 @@ def _bytes(raw: bytes | memoryview | None) -> bytes | None:
     return None if raw is None else bytes(raw)
 
 
-def postgres_stores(dsn: str, *, prefix: str = "") -> dict[str, PostgresStore]:
+def postgres_stores(dsn: str, *, prefix: str = "", pool_size: int = DEFAULT_POOL_SIZE) -> dict[str, PostgresStore]:
     """One store per service in schemas ``{prefix}order_svc`` etc., for ``build_shop``."""
-    return {svc: PostgresStore(dsn, f"{prefix}{schema}") for svc, schema in SERVICE_SCHEMAS.items()}
+    return {svc: PostgresStore(dsn, f"{prefix}{schema}", pool_size=pool_size) for svc, schema in SERVICE_SCHEMAS.items()}
 
 
 def connection_error(dsn: str, timeout_s: int = 5) -> str | None:

@@ -78,6 +78,9 @@ class ServiceConfig:
     dedupe: bool = True  # False: a redelivered event is applied again (no processed-id check)
     startup: StartupPolicy | None = None  # None: no startup calls; the first step() subscribes
     codec: Codec = JSON  # how events become record values and back (services.codec)
+    # True: a polled batch is handled in ONE store transaction (falls back to one per record when a
+    # record fails, is poison or the store is down); False: one per record, as the simulator's labs do.
+    batch_transactions: bool = False
 
 
 @dataclass(frozen=True, slots=True)
