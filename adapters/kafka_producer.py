@@ -76,9 +76,11 @@ class KafkaProducer:
     ) -> None:
         record_wire_size(key, value, headers)  # the port's record rules (InvalidRecord), before librdkafka's
         delivered = self._batch.slot(on_delivery)
+        if headers.__class__ is not list:  # librdkafka takes a list (or a dict), not a tuple
+            headers = list(headers) if headers else None  # type: ignore[assignment]
         kwargs: dict[str, Any] | None = None
         if partition is not None or timestamp is not None:  # the common case builds no kwargs dict
-            kwargs = {"value": value, "key": key, "on_delivery": delivered, "headers": headers or None}
+            kwargs = {"value": value, "key": key, "on_delivery": delivered, "headers": headers}
             if partition is not None:
                 kwargs["partition"] = partition
             if timestamp is not None:
@@ -86,7 +88,7 @@ class KafkaProducer:
         for attempt in range(2):
             try:
                 if kwargs is None:
-                    self._producer.produce(topic, value, key, on_delivery=delivered, headers=headers or None)
+                    self._producer.produce(topic, value, key, on_delivery=delivered, headers=headers)
                 else:
                     self._producer.produce(topic, **kwargs)
                 break
