@@ -152,6 +152,9 @@ _ORDER_COLUMNS = (
 )
 
 
+_INSERT_OUTBOX = "INSERT INTO outbox (topic, key, value, header_names, header_values) VALUES (%s, %s, %s, %s, %s)"
+
+
 class _PostgresTransaction:
     def __init__(self, cur: psycopg.Cursor) -> None:
         self._cur = cur
@@ -265,11 +268,24 @@ class _PostgresTransaction:
             "INSERT INTO processed_events (group_id, event_id) VALUES (%s, %s)", (group_id, event_id)
         )
 
-    def add_outbox(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers = ()) -> None:
+    def claim_events(self, group_id: str, event_ids: Sequence[str]) -> set[str]:
+        if not event_ids:
+            return set()
+        # One statement for a whole batch; a repeat inside it conflicts with its first copy and is skipped.
         self._cur.execute(
-            "INSERT INTO outbox (topic, key, value, header_names, header_values) VALUES (%s, %s, %s, %s, %s)",
-            (topic, key, value, [h[0] for h in headers], [h[1] for h in headers]),
+            "INSERT INTO processed_events (group_id, event_id) SELECT %s, unnest(%s::text[])"
+            " ON CONFLICT DO NOTHING RETURNING event_id",
+            (group_id, list(event_ids)),
         )
+        return {row[0] for row in self._cur.fetchall()}
+
+    def add_outbox(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers = ()) -> None:
+        self._cur.execute(_INSERT_OUTBOX, (topic, key, value, [h[0] for h in headers], [h[1] for h in headers]))
+
+    def add_outbox_many(self, entries: Sequence[tuple[str, bytes | None, bytes | None, Headers]]) -> None:
+        if entries:  # psycopg pipelines executemany: one round trip, rows in order (seq ascending)
+            self._cur.executemany(_INSERT_OUTBOX, [(topic, key, value, [h[0] for h in headers], [h[1] for h in headers])
+                                                   for topic, key, value, headers in entries])
 
     def pending_outbox(self, limit: int = 1000) -> list[OutboxEntry]:
         self._cur.execute(
@@ -277,7 +293,7 @@ class _PostgresTransaction:
             (limit,),
         )
         return [
-            OutboxEntry(seq, topic, _bytes(key), _bytes(value), tuple(zip(names, map(bytes, values), strict=True)))
+            OutboxEntry(seq, topic, _bytes(key), _bytes(value), tuple(zip(names, map(_bytes, values), strict=True)))
             for seq, topic, key, value, names, values in self._cur.fetchall()
         ]
 

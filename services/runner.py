@@ -309,27 +309,29 @@ class EventService:
         """Every record of the batch in one transaction; the outbox entries pending after it (read
         in it, so only when the batch added some), or None when it was rolled back (nothing happened)."""
         group_id, dedupe, ignored = self.group_id, self.config.dedupe, self._ignored_types
-        handle, encode, decode, topics = self.handler.handle, self._encode, self._decode, self.topics
-        added = 0
+        handle, encode, decode, topics, now = self.handler.handle, self._encode, self._decode, self.topics, self.clock.now_ms
         try:
             with self.store.transaction() as tx:
+                events = []
                 for record in records:
                     if record.header("event-type") in ignored:
                         continue
                     event = decode(record)
-                    if len(record.headers) > 4:
-                        event = _redriven(record, event)
-                    if not tx.is_processed(group_id, event.event_id):
-                        tx.mark_processed(group_id, event.event_id)
+                    events.append(_redriven(record, event) if len(record.headers) > 4 else event)
+                # One statement marks the whole batch processed and says which events are new.
+                fresh = tx.claim_events(group_id, [e.event_id for e in events])
+                outbox = []
+                for event in events:
+                    if event.event_id in fresh:
+                        fresh.discard(event.event_id)  # a second copy inside the batch is a duplicate
                     elif dedupe:
                         continue
-                    for caused in handle(tx, event, self.clock.now_ms()):
-                        tx.add_outbox(*encode(caused, topics))
-                        added += 1
-                entries = tx.pending_outbox(self.config.outbox_batch) if added else None
+                    outbox += [encode(caused, topics) for caused in handle(tx, event, now())]
+                tx.add_outbox_many(outbox)
+                entries = tx.pending_outbox(self.config.outbox_batch) if outbox else ()
         except Exception:  # rolled back: the per-record path classifies it (retry, DLQ, rewind)
             return None
-        return entries if entries is not None else ()
+        return entries
 
     def _finish_batch(self, consumer: Consumer, records: Sequence[Record], entries: Sequence[OutboxEntry]) -> int:
         done: dict[tuple[str, int], int] = {}

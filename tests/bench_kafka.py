@@ -15,15 +15,23 @@ within the phase, per second), p50/p90/p99 of the end-to-end time from the order
 order service when the outcome arrived), the CPU seconds each service process, the broker and this
 load generator used, and then the adapter-vs-raw confluent-kafka ratios (``tests.bench_kafka_clients``)
 measured in the same run. Figures are printed; nothing is asserted.
+
+``--profile`` samples every service process with py-spy (``pip install py-spy``) during the
+saturation phase, idle threads included, and prints per thread where its samples were: the
+innermost frame of this project's code and what it called (a wait on the broker, PostgreSQL, a
+lock...). That is what bounds a figure that misses its target.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import http.client
 import json
 import os
+import shutil
 import statistics
+import subprocess
 import tempfile
 import threading
 import time
@@ -215,6 +223,59 @@ def _percentiles(values: list[int]) -> str:
             f"(mean {statistics.fmean(values):.0f} ms, n={len(values):,})")
 
 
+def start_profiles(pids: dict[str, int], seconds: float, out: Path) -> list[tuple[str, Path, subprocess.Popen]]:
+    spy = shutil.which("py-spy") or str(Path(os.sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        print("--profile: py-spy not found (pip install py-spy); no profile taken")
+        return []
+    started = []
+    for name, pid in pids.items():
+        if name == "broker":
+            continue
+        path = out / f"{name}.txt"
+        argv = [spy, "record", "--idle", "--threads", "--nonblocking", "--format", "raw", "-r", "50",
+                "-d", str(int(seconds)), "-o", str(path), "-p", str(pid)]
+        started.append((name, path, subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+    return started
+
+
+def summarise_profile(name: str, path: Path, top: int = 4) -> str:
+    """Per thread: share of samples by (innermost project frame -> the frame it called)."""
+    by_thread: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return f"  {name}: no profile"
+    for line in lines:
+        stack, _, count = line.rpartition(" ")
+        head, _, rest = stack.partition(": ")  # "thread (tid): name;frame;frame..."
+        thread, *frames = rest.split(";")
+        if not frames:
+            continue
+        thread = thread.rstrip("_0123456789 ") or thread  # pool threads share a name: add them up
+        ours = [i for i, f in enumerate(frames) if any(d in f for d in ("services/", "adapters/", "scenarios/"))]
+        if ours:
+            i = ours[-1]
+            place = _frame(frames[i]) + (" -> " + _frame(frames[i + 1]) if i + 1 < len(frames) else "")
+        else:
+            place = _frame(frames[-1])
+        by_thread[thread][place] += int(count)
+    out = [f"  {name}:"]
+    busiest = sorted(by_thread.items(), key=lambda kv: -sum(kv[1].values()))
+    for thread, places in busiest[:5]:
+        total = sum(places.values())
+        shares = "; ".join(f"{100 * n / total:.0f}% {place}" for place, n in places.most_common(top))
+        out.append(f"    {thread} ({total} samples): {shares}")
+    return "\n".join(out)
+
+
+def _frame(frame: str) -> str:
+    # py-spy raw frames look like "function (path/to/file.py:123)"
+    func, _, where = frame.strip().partition(" (")
+    file = where.rstrip(")").rsplit("/", 1)[-1]
+    return f"{func} [{file}]" if file else func
+
+
 def _bootstrap(args: argparse.Namespace) -> tuple[str, int | None]:
     from compose import launcher
 
@@ -239,6 +300,8 @@ def main() -> None:
     parser.add_argument("--inventory", type=int, default=1, help="inventory instances")
     parser.add_argument("--phases", default="single,rate,saturate,clients")
     parser.add_argument("--records", type=int, default=100_000, help="records per adapter-vs-raw round")
+    parser.add_argument("--profile", action="store_true", help="py-spy every service during the saturation phase")
+    parser.add_argument("--profile-dir", default=None, help="keep the raw py-spy files here")
     args = parser.parse_args()
 
     from compose.postgres import ensure_database
@@ -269,8 +332,17 @@ def main() -> None:
             if "rate" in phases:
                 print(bench.outcome(store, bench.run_phase(Phase(f"{args.rate}/s offered"), bench.rate)))
             if "saturate" in phases:
+                out = Path(args.profile_dir or state)
+                out.mkdir(parents=True, exist_ok=True)
+                profiles = start_profiles(bench.pids, args.seconds * 0.8, out) if args.profile else []
                 phase = bench.run_phase(Phase(f"{args.clients} clients, closed loop"), bench.saturate)
+                for _name, _path, spy in profiles:
+                    spy.wait(timeout=60)
                 print(bench.outcome(store, phase))
+                if profiles:
+                    print("where each service's threads spent the saturation phase (py-spy, idle included):")
+                    for name, path, _spy in profiles:
+                        print(summarise_profile(name, path))
         finally:
             store.close()
             shop_stack.down(sup, lambda _line: None)
