@@ -17,9 +17,10 @@ load generator used, and then the adapter-vs-raw confluent-kafka ratios (``tests
 measured in the same run. Figures are printed; nothing is asserted.
 
 ``--profile`` samples every service process with py-spy (``pip install py-spy``) during the
-saturation phase, idle threads included, and prints per thread where its samples were: the
-innermost frame of this project's code and what it called (a wait on the broker, PostgreSQL, a
-lock...). That is what bounds a figure that misses its target.
+saturation phase twice over, idle threads included (where the time goes: waits on the broker,
+PostgreSQL, a lock) and holding the GIL only (where the CPU goes), and prints per thread where its
+samples were: the innermost frame of this project's code and what it called. That is what bounds
+a figure that misses its target.
 """
 
 from __future__ import annotations
@@ -232,10 +233,12 @@ def start_profiles(pids: dict[str, int], seconds: float, out: Path) -> list[tupl
     for name, pid in pids.items():
         if name == "broker":
             continue
-        path = out / f"{name}.txt"
-        argv = [spy, "record", "--idle", "--threads", "--nonblocking", "--format", "raw", "-r", "50",
-                "-d", str(int(seconds)), "-o", str(path), "-p", str(pid)]
-        started.append((name, path, subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+        for kind, extra in (("waits and work", ["--idle"]), ("CPU only", ["--gil"])):
+            path = out / f"{name}-{'idle' if extra == ['--idle'] else 'cpu'}.txt"
+            argv = [spy, "record", *extra, "--threads", "--nonblocking", "--format", "raw", "-r", "50",
+                    "-d", str(int(seconds)), "-o", str(path), "-p", str(pid)]
+            popen = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            started.append((f"{name}, {kind}", path, popen))
     return started
 
 
