@@ -28,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--port", type=int, default=3000, help="order only: HTTP port")
     run.add_argument("--json-logs", action="store_true", help="log JSON lines instead of key=value")
     run.set_defaults(func=_service_run)
+    watch = actions.add_parser("watch", help="restart the stack's crashed instances with backoff (`up` starts it)")
+    watch.add_argument("--state-dir", required=True, help="the state directory of the stack to watch")
+    watch.set_defaults(func=_service_watch)
 
     up = subparsers.add_parser("up", help="start Kafka, PostgreSQL and the three services as processes")
     up.add_argument("--mode", choices=("kafka", "sim"), default="kafka",
@@ -85,6 +88,29 @@ def _service_run(args: argparse.Namespace) -> int:
     options = ServiceOptions(name=args.name, settings=settings, instance=args.instance, prefix=args.prefix,
                              host=args.host, port=args.port)
     return run_service(options)
+
+
+def _service_watch(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from scenarios.stack import shop_stack as stack
+    from scenarios.stack.supervisor import Supervisor
+    from scenarios.stack.watcher import Watcher
+
+    sup = Supervisor(Path(args.state_dir))
+    config = stack.StackConfig.load(sup)
+    if config is None:
+        _say(f"kafkalab service watch: no stack.json under {sup.dir} (`kafkalab up` writes it)")
+        return 2
+
+    def restart(proc: Any) -> Any:
+        return stack.start_instance(sup, config, proc.service, proc.instance, restarts=proc.restarts + 1)
+
+    def say(line: str) -> None:
+        print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
+
+    Watcher(sup, restart, say).run()
+    return 0
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -157,10 +183,12 @@ def _supervisor(args: argparse.Namespace) -> Any:
 def _print_table(procs: list, sup: Any) -> None:
     from scenarios.stack.service_process import group_id
     from scenarios.stack.shop_stack import StackConfig
+    from scenarios.stack.watcher import WATCHER
 
     config = StackConfig.load(sup)
     prefix = config.prefix if config else ""
     now = time.time()
-    print(f"{'INSTANCE':<14}{'PID':>8}  {'UP':>7}  {'GROUP':<20}LOG")
+    print(f"{'INSTANCE':<14}{'PID':>8}  {'UP':>7}  {'RESTARTS':>8}  {'GROUP':<20}LOG")
     for p in procs:
-        print(f"{p.name:<14}{p.pid:>8}  {now - p.started_at:>6.0f}s  {group_id(p.service, prefix):<20} {p.log_path}")
+        group = "-" if p.service == WATCHER else group_id(p.service, prefix)
+        print(f"{p.name:<14}{p.pid:>8}  {now - p.started_at:>6.0f}s  {p.restarts:>8}  {group:<20} {p.log_path}")

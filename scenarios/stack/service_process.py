@@ -42,6 +42,10 @@ from services.shop import ensure_topics
 SERVICE_NAMES = ("order", "payment", "inventory")
 POLL_TIMEOUT_S = 0.25  # bounds shutdown latency (a poll returns as soon as a record is there)
 IDLE_BACKOFF_S = 0.2  # when a step fails fast (broker down), do not spin
+# A member that stops heartbeating (kill -9, a host gone) is dropped by the broker after this, and its
+# partitions go to the others: 6 s is the broker's default group.min.session.timeout.ms. A clean
+# shutdown leaves the group at once (LeaveGroup on close), whatever this is.
+SESSION_TIMEOUT_MS = 6_000
 RELAY_IDLE_S = 0.5  # the relay also looks at the outbox this often unwoken (another instance's orders)
 ORDER_POOL_SIZE = 6  # the order store's connections: HTTP threads, the relay and the consumer loop
 
@@ -106,7 +110,7 @@ def run_service(opts: ServiceOptions, stop: StopFlag | None = None) -> int:
     handler = make_handler(opts.name)
     topics = Topics.with_prefix(opts.prefix) if opts.prefix else Topics()
     config = ServiceConfig(poll_timeout_s=POLL_TIMEOUT_S, topics=topics, group_prefix=opts.prefix,
-                           batch_transactions=True)
+                           batch_transactions=True, session_timeout_ms=SESSION_TIMEOUT_MS)
     clock = root.wall_clock()
     broker = root.kafka_broker(opts.settings.bootstrap)
     store = root.postgres_store(opts.settings.database_url_or_local(), root.service_schema(opts.name, opts.prefix),
@@ -142,7 +146,28 @@ def run_service(opts: ServiceOptions, stop: StopFlag | None = None) -> int:
     return 0
 
 
+class MemberFile:
+    """Keeps the group member id this process holds in a file (``KAFKALAB_MEMBER_FILE``), so ``up``
+    and ``scale`` can tell this process's membership from a dead predecessor's with the same client id."""
+
+    def __init__(self, path: str | None) -> None:
+        self._path = path
+        self._written: str | None = None
+
+    def update(self, service: EventService) -> None:
+        if not self._path or service.consumer is None:
+            return
+        member = service.consumer.member_id
+        if member != self._written:
+            tmp = f"{self._path}.tmp"
+            with open(tmp, "w") as handle:
+                handle.write(member)
+            os.replace(tmp, self._path)
+            self._written = member
+
+
 def _loop(service: EventService, stats: LoopStats, stop: StopFlag, log: Any) -> None:
+    member = MemberFile(os.environ.get("KAFKALAB_MEMBER_FILE"))
     while not stop.stopping:
         began = time.monotonic()
         try:
@@ -154,6 +179,7 @@ def _loop(service: EventService, stats: LoopStats, stop: StopFlag, log: Any) -> 
             continue
         stats.steps += 1
         stats.work += work
+        member.update(service)
         if work == 0 and time.monotonic() - began < POLL_TIMEOUT_S / 2:
             stop.event.wait(IDLE_BACKOFF_S)
 
