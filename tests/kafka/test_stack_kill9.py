@@ -104,6 +104,8 @@ def _restart_broker(broker: Any) -> None:
     assert pid, "no broker pid"
     os.kill(pid, signal.SIGKILL)
     poll_until("the broker to die", lambda: not processes.is_our_broker(pid, node.properties), timeout=30)
+    port = int(broker.bootstrap.rsplit(":", 1)[1])
+    poll_until("the broker's port to be free", lambda: not processes.port_in_use(port), timeout=30)
     broker._start()  # same data dir and ports: the cluster comes back with its topics and offsets
 
 
