@@ -150,13 +150,17 @@ class MemberFile:
     """Keeps the group member id this process holds in a file (``KAFKALAB_MEMBER_FILE``), so ``up``
     and ``scale`` can tell this process's membership from a dead predecessor's with the same client id."""
 
+    EVERY_S = 0.5  # asking librdkafka for the member id costs: not at every step
+
     def __init__(self, path: str | None) -> None:
         self._path = path
         self._written: str | None = None
+        self._next_look = 0.0
 
     def update(self, service: EventService) -> None:
-        if not self._path or service.consumer is None:
+        if not self._path or service.consumer is None or time.monotonic() < self._next_look:
             return
+        self._next_look = time.monotonic() + self.EVERY_S
         member = service.consumer.member_id
         if member != self._written:
             tmp = f"{self._path}.tmp"
