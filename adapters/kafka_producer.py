@@ -26,26 +26,71 @@ from services.ports import (
 TRANSACTION_TIMEOUT_S = 30.0
 
 
+def _metadata(msg: confluent_kafka.Message) -> RecordMetadata:
+    offset = msg.offset()
+    return RecordMetadata(msg.topic(), msg.partition(), offset if offset is not None and offset >= 0 else None)
+
+
 class _Batch:
-    """Delivery results of the records produced since the last flush, in produce order."""
+    """Delivery results of the records produced since the last flush, in produce order: librdkafka's
+    Message for a delivered record (made into RecordMetadata only when looked at), else the error."""
 
     def __init__(self, watch: ConnectionWatch) -> None:
-        self.results: list[RecordMetadata | KafkaError | None] = []
+        self.results: list[confluent_kafka.Message | KafkaError | None] = []
         self._watch = watch
 
     def slot(self, on_delivery: DeliveryCallback | None) -> Any:
         index = len(self.results)
         self.results.append(None)
+        results = self.results
+        if on_delivery is None:
+            def delivered(err: KafkaError | None, msg: confluent_kafka.Message) -> None:
+                results[index] = msg if err is None else err
+            return delivered
 
-        def delivered(err: KafkaError | None, msg: confluent_kafka.Message) -> None:
-            offset = msg.offset()
-            metadata = RecordMetadata(msg.topic(), msg.partition(),
-                                      offset if err is None and offset is not None and offset >= 0 else None)
-            self.results[index] = err if err is not None else metadata
-            if on_delivery is not None:
-                on_delivery(None if err is None else produce_failed(err, action=f"deliver to {msg.topic()}"), metadata)
+        def delivered_and_told(err: KafkaError | None, msg: confluent_kafka.Message) -> None:
+            results[index] = msg if err is None else err
+            metadata = _metadata(msg)
+            if err is not None:
+                metadata = RecordMetadata(metadata.topic, metadata.partition, None)
+            on_delivery(None if err is None else produce_failed(err, action=f"deliver to {msg.topic()}"), metadata)
 
-        return delivered
+        return delivered_and_told
+
+
+class FlushedMetadata(Sequence):
+    """What flush() returns: RecordMetadata in produce order, built the first time it is looked at
+    (the services never look: they only need the flush to succeed). Compares equal to a list."""
+
+    __slots__ = ("_messages", "_items")
+
+    def __init__(self, messages: list[confluent_kafka.Message]) -> None:
+        self._messages: list[confluent_kafka.Message] | None = messages
+        self._items: list[RecordMetadata] | None = None
+
+    def _list(self) -> list[RecordMetadata]:
+        if self._items is None:
+            self._items, self._messages = [_metadata(m) for m in self._messages or ()], None
+        return self._items
+
+    def __len__(self) -> int:
+        return len(self._messages) if self._items is None else len(self._items)  # type: ignore[arg-type]
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._list()[index]
+
+    def __iter__(self) -> Any:
+        return iter(self._list())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, list | tuple | FlushedMetadata):
+            return self._list() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # a list-like sequence
+
+    def __repr__(self) -> str:
+        return repr(self._list())
 
 
 class KafkaProducer:
@@ -113,7 +158,7 @@ class KafkaProducer:
         if not len(self._batch.results) & 255:  # serve delivery reports now and then, not per record
             self._producer.poll(0)
 
-    def flush(self, timeout: float = 10.0) -> list[RecordMetadata]:
+    def flush(self, timeout: float = 10.0) -> Sequence[RecordMetadata]:
         batch, self._batch = self._batch, _Batch(self._watch)
         remaining = self._producer.flush(timeout)
         if remaining:
@@ -136,7 +181,7 @@ class KafkaProducer:
                 bootstrap=self._watch.bootstrap if self._watch.last else None,
             )
         self._watch.healthy()
-        return [r for r in batch.results if isinstance(r, RecordMetadata)]
+        return FlushedMetadata([r for r in batch.results if r is not None])
 
     # ------------------------------------------------------------ transactions
 
