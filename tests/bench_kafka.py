@@ -145,7 +145,7 @@ class Bench:
                 time.sleep(0.002)  # poll interval; the latency figure comes from the services' stamps
 
     def rate(self, phase: Phase) -> None:
-        rate, seconds, threads = self.args.rate, self.args.rate_seconds, max(1, self.args.rate // 25)
+        rate, seconds, threads = self.args.rate, self.args.rate_seconds, max(1, self.args.rate // 8)
         start = time.monotonic() + 0.05
 
         def sender(n: int) -> None:
