@@ -23,7 +23,6 @@ from services.ports import (
     CommitFailed,
     ConsumerConfig,
     InvalidConfig,
-    LogAppendTimeRecord,
     PartitionNotAssigned,
     RebalanceCallback,
     Record,
@@ -38,19 +37,86 @@ def _port_tp(tp: confluent_kafka.TopicPartition) -> TopicPartition:
     return TopicPartition(tp.topic, tp.partition)
 
 
+class MessageRecord(Record):
+    """A port Record that reads its fields from librdkafka's Message instead of copying them.
+
+    ``poll`` would otherwise spend more time building Records than librdkafka spends fetching and
+    decoding the records (a copy of topic, key, value, headers and timestamp per record). The fields
+    are the Message's, so a MessageRecord is equal to (and hashes like) the plain Record with the same
+    values; ``dataclasses.replace`` on one gives a plain Record.
+    """
+
+    __slots__ = ("_msg", "_headers")
+
+    def __new__(cls, *args: Any, **fields: Any) -> Record:  # type: ignore[misc]
+        # Only dataclasses.replace (and explicit construction) call the class: give a plain Record.
+        return Record(*args, **fields)
+
+    @property  # type: ignore[override]
+    def topic(self) -> str:
+        return self._msg.topic()
+
+    @property  # type: ignore[override]
+    def partition(self) -> int:
+        return self._msg.partition()
+
+    @property  # type: ignore[override]
+    def offset(self) -> int:
+        return self._msg.offset()
+
+    @property  # type: ignore[override]
+    def key(self) -> bytes | None:
+        return self._msg.key()
+
+    @property  # type: ignore[override]
+    def value(self) -> bytes | None:
+        return self._msg.value()
+
+    @property  # type: ignore[override]
+    def headers(self) -> tuple[tuple[str, bytes | None], ...]:
+        try:
+            return self._headers
+        except AttributeError:
+            found = self._msg.headers()
+            headers = () if found is None else tuple(found)
+            _set_headers(self, headers)
+            return headers
+
+    @property  # type: ignore[override]
+    def timestamp(self) -> int:
+        return max(self._msg.timestamp()[1], 0)
+
+    @property  # type: ignore[override]
+    def timestamp_type(self) -> str:
+        kind = self._msg.timestamp()[0]
+        return "LogAppendTime" if kind == confluent_kafka.TIMESTAMP_LOG_APPEND_TIME else "CreateTime"
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.topic, self.partition, self.offset, self.key, self.value, self.headers, self.timestamp)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Record):
+            return NotImplemented
+        return self._fields() == (other.topic, other.partition, other.offset, other.key, other.value,
+                                  other.headers, other.timestamp)
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return "Record(topic={!r}, partition={!r}, offset={!r}, key={!r}, value={!r}, headers={!r}, " \
+               "timestamp={!r})".format(*self._fields())
+
+
+_set_msg = MessageRecord._msg.__set__  # type: ignore[attr-defined]
+_set_headers = MessageRecord._headers.__set__  # type: ignore[attr-defined]
+_new = object.__new__
+
+
 def _record(msg: confluent_kafka.Message) -> Record:
-    headers = tuple((name, None if value is None else bytes(value)) for name, value in (msg.headers() or ()))
-    kind, timestamp = msg.timestamp()
-    cls = LogAppendTimeRecord if kind == confluent_kafka.TIMESTAMP_LOG_APPEND_TIME else Record
-    return cls(
-        topic=msg.topic(),
-        partition=msg.partition(),
-        offset=msg.offset(),
-        key=msg.key(),
-        value=msg.value(),
-        headers=headers,
-        timestamp=max(timestamp, 0),
-    )
+    record = _new(MessageRecord)
+    _set_msg(record, msg)
+    return record
 
 
 class KafkaConsumer:
@@ -61,13 +127,14 @@ class KafkaConsumer:
         self._watch = watch
         # The consumer protocol is incremental only, as cooperative-sticky is.
         self._cooperative = config.assignor == "cooperative-sticky" or config.group_protocol == "consumer"
+        self.settings = settings  # what librdkafka was given (a benchmark builds the raw client from it)
         try:
             self._consumer = confluent_kafka.Consumer(settings)
         except KafkaException as exc:
             raise watch.translate(exc, "create consumer") from exc
         self._owned: set[TopicPartition] = set()
-        # Offset after the last record handed out, or the offset sought: librdkafka reports no position
-        # for a partition between a seek and its next record, nor before the first record.
+        # The offset sought: librdkafka reports no position for a partition between a seek and its next
+        # record (after a record it does: the position of the record after the last one handed out).
         self._next: dict[TopicPartition, int] = {}
         self._pending_error: BrokerError | None = None
         self._paused: set[TopicPartition] = set()
@@ -182,18 +249,19 @@ class KafkaConsumer:
         if self._pending_error is not None:
             error, self._pending_error = self._pending_error, None
             raise error
+        records: list[Record] = []
         try:
-            messages = self._consumer.consume(num_messages=max(1, max_records), timeout=max(0.0, timeout))
+            messages = self._fetch(max(1, max_records), max(0.0, timeout))
         except KafkaException as exc:
             raise self._watch.translate(exc, "poll") from exc
-        records: list[Record] = []
         error: BrokerError | None = None
+        append, new, set_msg = records.append, _new, _set_msg
         for msg in messages:
             err = msg.error()
-            if err is None:
-                record = _record(msg)
-                records.append(record)
-                self._next[record.tp] = record.offset + 1
+            if err is None:  # the common case: one allocation, no copy (see MessageRecord)
+                record = new(MessageRecord)
+                set_msg(record, msg)
+                append(record)
             elif err.code() == KafkaError._PARTITION_EOF:
                 continue
             elif err.code() == KafkaError._MAX_POLL_EXCEEDED:
@@ -213,6 +281,21 @@ class KafkaConsumer:
             cause, self._watch.last = self._watch.last, None
             raise self._watch.translate(cause, "poll")
         return records
+
+    def _fetch(self, max_records: int, timeout: float) -> list[confluent_kafka.Message]:
+        """What has arrived, at once; else wait up to ``timeout`` for the first record only.
+
+        librdkafka's ``consume(n, timeout)`` returns only when n records are there or the timeout
+        expires, so a lone record would wait out the whole timeout at every hop of the saga.
+        """
+        consume = self._consumer.consume
+        messages = consume(num_messages=max_records, timeout=0)
+        if messages or timeout <= 0:
+            return messages
+        messages = consume(num_messages=1, timeout=timeout)
+        if messages and max_records > 1:
+            messages += consume(num_messages=max_records - 1, timeout=0)
+        return messages
 
     def commit(self, offsets: Mapping[TopicPartition, int] | None = None) -> None:
         wanted = self._positions(sorted(self._owned)) if offsets is None else dict(offsets)

@@ -26,26 +26,88 @@ from services.ports import (
 TRANSACTION_TIMEOUT_S = 30.0
 
 
+def _plainly_valid(key: object, value: object, headers: object) -> bool:
+    """True for the common record (bytes or None; headers (str, bytes | None) tuples), checked in a
+    fraction of the time the port's full rules take; anything else goes through those rules. The size
+    they compute is not needed here: librdkafka counts message.max.bytes itself."""
+    if not (key is None or key.__class__ is bytes) or not (value is None or value.__class__ is bytes):
+        return False
+    if headers.__class__ is not tuple and headers.__class__ is not list:
+        return not headers and headers.__class__ is not str and headers.__class__ is not bytes
+    for header in headers:  # type: ignore[attr-defined]
+        if header.__class__ is not tuple or len(header) != 2:
+            return False
+        name, v = header
+        if name.__class__ is not str or not (v is None or v.__class__ is bytes):
+            return False
+    return True
+
+
+def _metadata(msg: confluent_kafka.Message) -> RecordMetadata:
+    offset = msg.offset()
+    return RecordMetadata(msg.topic(), msg.partition(), offset if offset is not None and offset >= 0 else None)
+
+
 class _Batch:
-    """Delivery results of the records produced since the last flush, in produce order."""
+    """Delivery results of the records produced since the last flush, in produce order: librdkafka's
+    Message for a delivered record (made into RecordMetadata only when looked at), else the error."""
 
     def __init__(self, watch: ConnectionWatch) -> None:
-        self.results: list[RecordMetadata | KafkaError | None] = []
+        self.results: list[confluent_kafka.Message | KafkaError | None] = []
         self._watch = watch
 
     def slot(self, on_delivery: DeliveryCallback | None) -> Any:
         index = len(self.results)
         self.results.append(None)
+        results = self.results
+        if on_delivery is None:
+            def delivered(err: KafkaError | None, msg: confluent_kafka.Message) -> None:
+                results[index] = msg if err is None else err
+            return delivered
 
-        def delivered(err: KafkaError | None, msg: confluent_kafka.Message) -> None:
-            offset = msg.offset()
-            metadata = RecordMetadata(msg.topic(), msg.partition(),
-                                      offset if err is None and offset is not None and offset >= 0 else None)
-            self.results[index] = err if err is not None else metadata
-            if on_delivery is not None:
-                on_delivery(None if err is None else produce_failed(err, action=f"deliver to {msg.topic()}"), metadata)
+        def delivered_and_told(err: KafkaError | None, msg: confluent_kafka.Message) -> None:
+            results[index] = msg if err is None else err
+            metadata = _metadata(msg)
+            if err is not None:
+                metadata = RecordMetadata(metadata.topic, metadata.partition, None)
+            on_delivery(None if err is None else produce_failed(err, action=f"deliver to {msg.topic()}"), metadata)
 
-        return delivered
+        return delivered_and_told
+
+
+class FlushedMetadata(Sequence):
+    """What flush() returns: RecordMetadata in produce order, built the first time it is looked at
+    (the services never look: they only need the flush to succeed). Compares equal to a list."""
+
+    __slots__ = ("_messages", "_items")
+
+    def __init__(self, messages: list[confluent_kafka.Message]) -> None:
+        self._messages: list[confluent_kafka.Message] | None = messages
+        self._items: list[RecordMetadata] | None = None
+
+    def _list(self) -> list[RecordMetadata]:
+        if self._items is None:
+            self._items, self._messages = [_metadata(m) for m in self._messages or ()], None
+        return self._items
+
+    def __len__(self) -> int:
+        return len(self._messages) if self._items is None else len(self._items)  # type: ignore[arg-type]
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._list()[index]
+
+    def __iter__(self) -> Any:
+        return iter(self._list())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, list | tuple | FlushedMetadata):
+            return self._list() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # a list-like sequence
+
+    def __repr__(self) -> str:
+        return repr(self._list())
 
 
 class KafkaProducer:
@@ -55,6 +117,7 @@ class KafkaProducer:
         self._watch = watch
         self._transactional = "transactional.id" in settings
         self._initialised = False
+        self.settings = settings  # what librdkafka was given (a benchmark builds the raw client from it)
         try:
             self._producer = confluent_kafka.Producer(settings)
         except KafkaException as exc:
@@ -73,17 +136,24 @@ class KafkaProducer:
         timestamp: int | None = None,
         on_delivery: DeliveryCallback | None = None,
     ) -> None:
-        record_wire_size(key, value, headers)  # the port's record rules (InvalidRecord), before librdkafka's
-        kwargs: dict[str, Any] = {"value": value, "key": key, "on_delivery": self._batch.slot(on_delivery)}
-        if headers:
-            kwargs["headers"] = list(headers)
-        if partition is not None:
-            kwargs["partition"] = partition
-        if timestamp is not None:
-            kwargs["timestamp"] = check_timestamp(timestamp)
+        if not _plainly_valid(key, value, headers):
+            record_wire_size(key, value, headers)  # the port's record rules (InvalidRecord), before librdkafka's
+        delivered = self._batch.slot(on_delivery)
+        if headers.__class__ is not list:  # librdkafka takes a list (or a dict), not a tuple
+            headers = list(headers) if headers else None  # type: ignore[assignment]
+        kwargs: dict[str, Any] | None = None
+        if partition is not None or timestamp is not None:  # the common case builds no kwargs dict
+            kwargs = {"value": value, "key": key, "on_delivery": delivered, "headers": headers}
+            if partition is not None:
+                kwargs["partition"] = partition
+            if timestamp is not None:
+                kwargs["timestamp"] = check_timestamp(timestamp)
         for attempt in range(2):
             try:
-                self._producer.produce(topic, **kwargs)
+                if kwargs is None:
+                    self._producer.produce(topic, value, key, on_delivery=delivered, headers=headers)
+                else:
+                    self._producer.produce(topic, **kwargs)
                 break
             except BufferError as exc:
                 # The local queue is full: serve delivery reports for a moment, then try once more.
@@ -103,9 +173,10 @@ class KafkaProducer:
                 if isinstance(failure, UnknownTopic):  # e.g. an explicit partition the topic does not have
                     raise failure from exc
                 raise produce_failed(err, action=f"produce to {topic}") from exc
-        self._producer.poll(0)
+        if not len(self._batch.results) & 255:  # serve delivery reports now and then, not per record
+            self._producer.poll(0)
 
-    def flush(self, timeout: float = 10.0) -> list[RecordMetadata]:
+    def flush(self, timeout: float = 10.0) -> Sequence[RecordMetadata]:
         batch, self._batch = self._batch, _Batch(self._watch)
         remaining = self._producer.flush(timeout)
         if remaining:
@@ -128,7 +199,7 @@ class KafkaProducer:
                 bootstrap=self._watch.bootstrap if self._watch.last else None,
             )
         self._watch.healthy()
-        return [r for r in batch.results if isinstance(r, RecordMetadata)]
+        return FlushedMetadata([r for r in batch.results if r is not None])
 
     # ------------------------------------------------------------ transactions
 

@@ -208,6 +208,18 @@ class _MemoryTransaction:
         undo.append((processed, key, _ABSENT))
         processed.add(key)
 
+    def claim_events(self, group_id: str, event_ids: Sequence[str]) -> set[str]:
+        claimed = set()
+        for event_id in event_ids:
+            if event_id not in claimed and not self.is_processed(group_id, event_id):
+                self.mark_processed(group_id, event_id)
+                claimed.add(event_id)
+        return claimed
+
+    def add_outbox_many(self, entries: Sequence[tuple[str, bytes | None, bytes | None, Headers]]) -> None:
+        for topic, key, value, headers in entries:
+            self.add_outbox(topic, key, value, headers)
+
     def add_outbox(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers = ()) -> None:
         s = self._s
         seq = s.next_seq

@@ -6,8 +6,13 @@ same tables (orders, payments, stock, processed_events, outbox); a service simpl
 
 Stock is taken by one conditional UPDATE (``... WHERE stock >= qty``), so concurrent instances can
 never oversell, and a CHECK constraint backs that up. psycopg errors never leave this module: they
-become StoreUnavailable (connection lost, serialization failure, deadlock), StoreConflict (unique
-violation) or StoreError.
+become StoreUnavailable (connection lost, serialization failure, deadlock, no pooled connection free
+in time), StoreConflict (unique violation) or StoreError.
+
+Transactions come from a connection pool (psycopg_pool), so an HTTP thread placing an order and a
+consumer loop handling a batch do not wait for each other's round trips. A connection the database
+dropped is discarded by the pool when its transaction fails (StoreUnavailable, which callers retry)
+and a fresh one is made for the next.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from contextlib import contextmanager
 
 import psycopg
 from psycopg import errors, sql
+from psycopg_pool import ConnectionPool
 
 from services.ports import (
     Headers,
@@ -65,28 +71,38 @@ def _translate(exc: psycopg.Error) -> StoreError:
     return StoreError(str(exc).strip() or type(exc).__name__)
 
 
-class PostgresStore:
-    """A StateStore over one connection in one schema. Thread-safe: transactions take turns."""
+DEFAULT_POOL_SIZE = 4  # per store: a consumer loop, its outbox relay and a few HTTP threads
 
-    def __init__(self, dsn: str, schema: str, *, connect_timeout: int = 5) -> None:
+
+class PostgresStore:
+    """A StateStore in one schema over a small pool of connections. Thread-safe: each transaction
+    holds its own connection for its duration."""
+
+    def __init__(self, dsn: str, schema: str, *, connect_timeout: int = 5, pool_size: int = DEFAULT_POOL_SIZE,
+                 pool_timeout: float = 5.0) -> None:
         self.dsn = dsn
         self.schema = schema
         self._connect_timeout = connect_timeout
-        self._lock = threading.Lock()
-        self._conn: psycopg.Connection | None = None
-        with self._lock:
-            self._connection()
-
-    def _connection(self) -> psycopg.Connection:
-        if self._conn is not None and not self._conn.closed and not self._conn.broken:
-            return self._conn
         try:
-            conn = psycopg.connect(self.dsn, connect_timeout=self._connect_timeout)
-            self._migrate(conn)
+            with psycopg.connect(dsn, connect_timeout=connect_timeout) as conn:
+                self._migrate(conn)
         except psycopg.Error as exc:
             raise _translate(exc) from exc
-        self._conn = conn
-        return conn
+        self._pool_args = (max(1, pool_size), pool_timeout)
+        self._reopen = threading.Lock()
+        self._pool = self._open_pool(*self._pool_args)
+
+    def _open_pool(self, size: int, timeout: float) -> ConnectionPool:
+        search_path = sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema))
+
+        def configure(conn: psycopg.Connection) -> None:
+            conn.execute(search_path)
+
+        return ConnectionPool(
+            self.dsn, min_size=1, max_size=size, timeout=timeout, open=True, configure=configure,
+            kwargs={"connect_timeout": self._connect_timeout, "autocommit": True},
+            name=f"kafkalab-{self.schema}", num_workers=1,
+        )
 
     def _migrate(self, conn: psycopg.Connection) -> None:
         schema = sql.Identifier(self.schema)
@@ -100,34 +116,31 @@ class PostgresStore:
                 if version not in done:
                     conn.execute(ddl)
                     conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
-        conn.execute(sql.SQL("SET search_path TO {}").format(schema))
         conn.commit()
 
     @contextmanager
     def transaction(self) -> Iterator[_PostgresTransaction]:
-        with self._lock:
-            conn = self._connection()
-            try:
-                with conn.transaction(), conn.cursor() as cur:
-                    yield _PostgresTransaction(cur)
-            except psycopg.Error as exc:
-                raise _translate(exc) from exc
+        if self._pool.closed:  # closed, then used again (as a single connection would reconnect)
+            with self._reopen:
+                if self._pool.closed:
+                    self._pool = self._open_pool(*self._pool_args)
+        try:
+            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                yield _PostgresTransaction(cur)
+        except psycopg.Error as exc:
+            raise _translate(exc) from exc
 
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        self._pool.close()
 
     def drop_schema(self) -> None:
         """Close, then remove this store's schema and everything in it (tests and kafka-mode runs clean up)."""
-        self.close()  # our own open connection must not hold locks on what we drop
-        with self._lock:
-            try:
-                with psycopg.connect(self.dsn, connect_timeout=self._connect_timeout) as conn:
-                    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(self.schema)))
-            except psycopg.Error as exc:
-                raise _translate(exc) from exc
+        self.close()  # our own open connections must not hold locks on what we drop
+        try:
+            with psycopg.connect(self.dsn, connect_timeout=self._connect_timeout) as conn:
+                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(self.schema)))
+        except psycopg.Error as exc:
+            raise _translate(exc) from exc
 
 
 def _order(row: tuple) -> Order:
@@ -137,6 +150,9 @@ def _order(row: tuple) -> Order:
 _ORDER_COLUMNS = (
     "order_id, customer_id, product_id, quantity, amount_cents, status, reason, created_ms, updated_ms"
 )
+
+
+_INSERT_OUTBOX = "INSERT INTO outbox (topic, key, value, header_names, header_values) VALUES (%s, %s, %s, %s, %s)"
 
 
 class _PostgresTransaction:
@@ -252,11 +268,24 @@ class _PostgresTransaction:
             "INSERT INTO processed_events (group_id, event_id) VALUES (%s, %s)", (group_id, event_id)
         )
 
-    def add_outbox(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers = ()) -> None:
+    def claim_events(self, group_id: str, event_ids: Sequence[str]) -> set[str]:
+        if not event_ids:
+            return set()
+        # One statement for a whole batch; a repeat inside it conflicts with its first copy and is skipped.
         self._cur.execute(
-            "INSERT INTO outbox (topic, key, value, header_names, header_values) VALUES (%s, %s, %s, %s, %s)",
-            (topic, key, value, [h[0] for h in headers], [h[1] for h in headers]),
+            "INSERT INTO processed_events (group_id, event_id) SELECT %s, unnest(%s::text[])"
+            " ON CONFLICT DO NOTHING RETURNING event_id",
+            (group_id, list(event_ids)),
         )
+        return {row[0] for row in self._cur.fetchall()}
+
+    def add_outbox(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers = ()) -> None:
+        self._cur.execute(_INSERT_OUTBOX, (topic, key, value, [h[0] for h in headers], [h[1] for h in headers]))
+
+    def add_outbox_many(self, entries: Sequence[tuple[str, bytes | None, bytes | None, Headers]]) -> None:
+        if entries:  # psycopg pipelines executemany: one round trip, rows in order (seq ascending)
+            self._cur.executemany(_INSERT_OUTBOX, [(topic, key, value, [h[0] for h in headers], [h[1] for h in headers])
+                                                   for topic, key, value, headers in entries])
 
     def pending_outbox(self, limit: int = 1000) -> list[OutboxEntry]:
         self._cur.execute(
@@ -264,7 +293,7 @@ class _PostgresTransaction:
             (limit,),
         )
         return [
-            OutboxEntry(seq, topic, _bytes(key), _bytes(value), tuple(zip(names, map(bytes, values), strict=True)))
+            OutboxEntry(seq, topic, _bytes(key), _bytes(value), tuple(zip(names, map(_bytes, values), strict=True)))
             for seq, topic, key, value, names, values in self._cur.fetchall()
         ]
 
@@ -277,9 +306,9 @@ def _bytes(raw: bytes | memoryview | None) -> bytes | None:
     return None if raw is None else bytes(raw)
 
 
-def postgres_stores(dsn: str, *, prefix: str = "") -> dict[str, PostgresStore]:
+def postgres_stores(dsn: str, *, prefix: str = "", pool_size: int = DEFAULT_POOL_SIZE) -> dict[str, PostgresStore]:
     """One store per service in schemas ``{prefix}order_svc`` etc., for ``build_shop``."""
-    return {svc: PostgresStore(dsn, f"{prefix}{schema}") for svc, schema in SERVICE_SCHEMAS.items()}
+    return {svc: PostgresStore(dsn, f"{prefix}{schema}", pool_size=pool_size) for svc, schema in SERVICE_SCHEMAS.items()}
 
 
 def connection_error(dsn: str, timeout_s: int = 5) -> str | None:

@@ -80,10 +80,10 @@ def kafka_broker(bootstrap: str, *, client_prefix: str = "kafkalab", timeout_s: 
     return KafkaBroker(bootstrap, client_prefix=client_prefix, timeout_s=timeout_s, extra=dict(extra or {}))
 
 
-def postgres_store(dsn: str, schema: str) -> StateStore:
-    from adapters.postgres_store import PostgresStore
+def postgres_store(dsn: str, schema: str, *, pool_size: int | None = None) -> StateStore:
+    from adapters.postgres_store import DEFAULT_POOL_SIZE, PostgresStore
 
-    return PostgresStore(dsn, schema)
+    return PostgresStore(dsn, schema, pool_size=pool_size or DEFAULT_POOL_SIZE)
 
 
 def service_schema(kind: str, prefix: str = "", suffix: str = "") -> str:

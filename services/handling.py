@@ -85,6 +85,9 @@ class ServiceConfig:
     assignor: Assignor = "range"
     group_protocol: GroupProtocol = "classic"
     max_poll_interval_ms: int = 300_000  # a batch that takes longer costs the member its partitions
+    # True: a polled batch is handled in ONE store transaction (falls back to one per record when a
+    # record fails, is poison or the store is down); False: one per record, as the simulator's labs do.
+    batch_transactions: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,11 +45,22 @@ Settings that change this (``ServiceConfig``; the defaults give everything above
 - ``startup``: before its first poll an instance creates its topics and looks up its group
   coordinator, retrying per the policy; if it gives up, ``exited`` says why and ``step()`` does
   nothing from then on (the process has ended).
+- ``batch_transactions``: the whole polled batch is handled in ONE store transaction (the same
+  checks and writes per record, one commit), and the outbox entries it wrote are read in it too.
+  The idempotency and outbox rules above hold per record as before: if any record of the batch
+  raises (a poison record, a store conflict, an outage), that transaction is rolled back, so none
+  of the batch happened, and the batch is handled again one transaction per record, with the
+  retries, dead letters and rewinds described above.
+
+``publish_pending`` may also be called from another thread (a relay that publishes the moment an
+HTTP request's transaction commits): publishing takes a lock, so two threads never publish the same
+entries at once through one producer.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -73,6 +84,7 @@ from services.ports import (
     Clock,
     Consumer,
     ConsumerConfig,
+    OutboxEntry,
     Producer,
     ProducerConfig,
     Record,
@@ -146,6 +158,8 @@ class EventService:
         self._starting = self.config.startup is not None
         self._start_attempts = 0
         self.fault_points = FaultPoints()  # where a world may crash this instance (services.fault_points)
+        self._publishing = threading.Lock()
+        self._batched = self.config.batch_transactions and not self.config.work_ms and not self.config.log_records
 
     def write_with(self, codec: Codec) -> None:
         """A new version of this instance's producing code: what it publishes from now on is encoded by
@@ -167,6 +181,10 @@ class EventService:
             self._broker_trouble("poll failed", exc)
             self.publish_pending()
             return 1  # not quiet: the next step must try again
+        if self._batched and records:
+            batch = self._handle_batch(records)
+            if batch is not None:
+                return self._finish_batch(consumer, records, batch)
         done: dict[tuple[str, int], int] = {}  # plain tuples: a TopicPartition per record costs
         work = 0
         rewound = False
@@ -201,15 +219,21 @@ class EventService:
                 self._broker_trouble("commit failed", exc)
         return work
 
-    def publish_pending(self) -> int:
-        """Publish the outbox (oldest first) and forget what was acked. Returns records published."""
+    def publish_pending(self, entries: Sequence[OutboxEntry] | None = None) -> int:
+        """Publish the outbox (oldest first) and forget what was acked. Returns records published.
+        ``entries``: the outbox as the caller's transaction just read it (no second read)."""
+        with self._publishing:
+            return self._publish(entries)
+
+    def _publish(self, entries: Sequence[OutboxEntry] | None) -> int:
         self._stalled = True
-        try:
-            with self.store.transaction() as tx:
-                entries = tx.pending_outbox(self.config.outbox_batch)
-        except StoreError as exc:
-            self._log.warning("outbox read failed", error=repr(exc))
-            return 0
+        if entries is None:
+            try:
+                with self.store.transaction() as tx:
+                    entries = tx.pending_outbox(self.config.outbox_batch)
+            except StoreError as exc:
+                self._log.warning("outbox read failed", error=repr(exc))
+                return 0
         if not entries:
             self._stalled = False
             return 0
@@ -297,6 +321,52 @@ class EventService:
             group_protocol=cfg.group_protocol,
             **(classic if cfg.group_protocol == "classic" else {}),  # the consumer protocol's are the broker's
         )
+
+    def _handle_batch(self, records: Sequence[Record]) -> Sequence[OutboxEntry] | None:
+        """Every record of the batch in one transaction; the outbox entries pending after it (read
+        in it, so only when the batch added some), or None when it was rolled back (nothing happened)."""
+        group_id, dedupe, ignored = self.group_id, self.config.dedupe, self._ignored_types
+        handle, encode, decode, topics, now = self.handler.handle, self._encode, self._decode, self.topics, self.clock.now_ms
+        try:
+            with self.store.transaction() as tx:
+                events = []
+                for record in records:
+                    if record.header("event-type") in ignored:
+                        continue
+                    event = decode(record)
+                    events.append(_redriven(record, event) if len(record.headers) > 4 else event)
+                # One statement marks the whole batch processed and says which events are new.
+                fresh = tx.claim_events(group_id, [e.event_id for e in events])
+                outbox = []
+                for event in events:
+                    if event.event_id in fresh:
+                        fresh.discard(event.event_id)  # a second copy inside the batch is a duplicate
+                    elif dedupe:
+                        continue
+                    outbox += [encode(caused, topics) for caused in handle(tx, event, now())]
+                tx.add_outbox_many(outbox)
+                entries = tx.pending_outbox(self.config.outbox_batch) if outbox else ()
+        except Exception:  # rolled back: the per-record path classifies it (retry, DLQ, rewind)
+            return None
+        return entries
+
+    def _finish_batch(self, consumer: Consumer, records: Sequence[Record], entries: Sequence[OutboxEntry]) -> int:
+        done: dict[tuple[str, int], int] = {}
+        for record in records:
+            done[record.topic, record.partition] = record.offset + 1
+        if self.blocked:
+            for tp in done:
+                self.blocked.pop(tp, None)
+        work = len(records) + self.publish_pending(entries or None)
+        if not self._stalled:
+            self._last_trouble = None
+        else:
+            work = max(work, 1)
+        try:
+            consumer.commit({TopicPartition(*tp): offset for tp, offset in done.items()})
+        except BrokerError as exc:  # durable in the store already: a redelivery is skipped
+            self._broker_trouble("commit failed", exc)
+        return work
 
     def _rewind(self, consumer: Consumer, rest: Sequence[Record]) -> None:
         first: dict[TopicPartition, int] = {}

@@ -149,10 +149,19 @@ class StoreTransaction(Protocol):
 
     def mark_processed(self, group_id: str, event_id: str) -> None: ...
 
+    def claim_events(self, group_id: str, event_ids: Sequence[str]) -> set[str]:
+        """Mark every id processed for ``group_id`` (repeats allowed); return the ids that were not
+        processed before (in one round trip where the store has them: a batch's idempotency check)."""
+        ...
+
     # transactional outbox
     def add_outbox(
         self, topic: str, key: bytes | None, value: bytes | None, headers: Headers = ()
     ) -> None: ...
+
+    def add_outbox_many(self, entries: Sequence[tuple[str, bytes | None, bytes | None, Headers]]) -> None:
+        """``add_outbox`` for each (topic, key, value, headers), in order (one round trip)."""
+        ...
 
     def pending_outbox(self, limit: int = 1000) -> list[OutboxEntry]:
         """Entries not yet marked published, oldest first."""

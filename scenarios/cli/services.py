@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from scenarios.cli.common import settings_of
-from scenarios.stack.service_process import SERVICE_NAMES
+from scenarios.stack.service_process import SERVICE_NAMES, SESSION_TIMEOUT_MS
 
 DEFAULT_TIMEOUT = 180.0
 
@@ -30,10 +30,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--order-events", choices=("relay", "write-then-produce", "produce-then-write"),
                      default="relay", help="order only: outbox + relay (default), or a dual write (the outbox lab)")
     run.add_argument("--schema", default=None, help="PostgreSQL schema of its state (default: the kind's, prefixed)")
-    run.add_argument("--session-timeout-ms", type=int, default=45_000, help="how long a killed instance keeps "
+    run.add_argument("--session-timeout-ms", type=int, default=SESSION_TIMEOUT_MS, help="how long a killed instance keeps "
                      "its partitions")
     run.add_argument("--control", action="store_true", help="take 'arm <fault point>' lines on stdin (labs)")
     run.set_defaults(func=_service_run)
+    watch = actions.add_parser("watch", help="restart the stack's crashed instances with backoff (`up` starts it)")
+    watch.add_argument("--state-dir", required=True, help="the state directory of the stack to watch")
+    watch.set_defaults(func=_service_watch)
 
     up = subparsers.add_parser("up", help="start Kafka, PostgreSQL and the three services as processes")
     up.add_argument("--mode", choices=("kafka", "sim"), default="kafka",
@@ -92,6 +95,29 @@ def _service_run(args: argparse.Namespace) -> int:
                              host=args.host, port=args.port, order_events=args.order_events, schema=args.schema,
                              session_timeout_ms=args.session_timeout_ms, control=args.control)
     return run_service(options)
+
+
+def _service_watch(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from scenarios.stack import shop_stack as stack
+    from scenarios.stack.supervisor import Supervisor
+    from scenarios.stack.watcher import Watcher
+
+    sup = Supervisor(Path(args.state_dir))
+    config = stack.StackConfig.load(sup)
+    if config is None:
+        _say(f"kafkalab service watch: no stack.json under {sup.dir} (`kafkalab up` writes it)")
+        return 2
+
+    def restart(proc: Any) -> Any:
+        return stack.start_instance(sup, config, proc.service, proc.instance, restarts=proc.restarts + 1)
+
+    def say(line: str) -> None:
+        print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
+
+    Watcher(sup, restart, say).run()
+    return 0
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -164,10 +190,12 @@ def _supervisor(args: argparse.Namespace) -> Any:
 def _print_table(procs: list, sup: Any) -> None:
     from scenarios.stack.service_process import group_id
     from scenarios.stack.shop_stack import StackConfig
+    from scenarios.stack.watcher import WATCHER
 
     config = StackConfig.load(sup)
     prefix = config.prefix if config else ""
     now = time.time()
-    print(f"{'INSTANCE':<14}{'PID':>8}  {'UP':>7}  {'GROUP':<20}LOG")
+    print(f"{'INSTANCE':<14}{'PID':>8}  {'UP':>7}  {'RESTARTS':>8}  {'GROUP':<20}LOG")
     for p in procs:
-        print(f"{p.name:<14}{p.pid:>8}  {now - p.started_at:>6.0f}s  {group_id(p.service, prefix):<20} {p.log_path}")
+        group = "-" if p.service == WATCHER else group_id(p.service, prefix)
+        print(f"{p.name:<14}{p.pid:>8}  {now - p.started_at:>6.0f}s  {p.restarts:>8}  {group:<20} {p.log_path}")

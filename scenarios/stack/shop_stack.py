@@ -4,9 +4,13 @@
 (``compose.postgres.ensure_database``, or ``--database-url``/``DATABASE_URL``), creates the topics,
 then starts ``python -m scenarios service run NAME --instance K`` per instance through the
 ``Supervisor`` (own process group each; pid, argv and log under ``.kafkalab/services/``). It returns
-once /health answers and every instance is a member of its consumer group (``Admin.describe_group``),
-polling both with a deadline. The stack's settings go to ``stack.json`` so ``scale`` can add
-instances identical to the first ones. ``down`` stops exactly the recorded processes.
+once /health answers and every group is Stable with exactly the members of the live instances of
+this generation: each instance writes the member id the broker gave it to ``<name>.member``, and
+``Admin.describe_group`` must list exactly those ids (a member of a killed process still held by the
+broker until its session times out is not one of them, though its client id is the same). The stack's
+settings go to ``stack.json`` so ``scale`` can add instances identical to the first ones. Then the
+watcher starts (``scenarios.stack.watcher``: a crashed instance is restarted with backoff). ``down``
+stops the watcher, then exactly the recorded processes.
 
 Order instance K serves HTTP on ``port + K``; the seed's curl commands use instance 0 on :3000.
 """
@@ -28,6 +32,7 @@ from scenarios import root
 from scenarios.settings import Settings
 from scenarios.stack.service_process import SERVICE_NAMES, group_id
 from scenarios.stack.supervisor import ServiceProcess, Supervisor, is_alive
+from scenarios.stack.watcher import WATCHER
 
 Echo = Callable[[str], None]
 
@@ -68,11 +73,34 @@ def service_argv(config: StackConfig, service: str, instance: int) -> list[str]:
     return argv  # the database URL goes in the environment, not on a command line `ps` shows
 
 
-def start_instance(sup: Supervisor, config: StackConfig, service: str, instance: int) -> ServiceProcess:
+def member_file(sup: Supervisor, service: str, instance: int) -> Path:
+    return sup.dir / f"{service}-{instance}.member"
+
+
+def _env(config: StackConfig) -> dict[str, str]:
     env = {"DATABASE_URL": config.database_url, "PYTHONUNBUFFERED": "1"}
     project_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (project_root, os.environ.get("PYTHONPATH", "")) if p)
-    return sup.start(service, instance, service_argv(config, service, instance), env=env)
+    return env
+
+
+def start_instance(sup: Supervisor, config: StackConfig, service: str, instance: int,
+                   restarts: int = 0) -> ServiceProcess:
+    member = member_file(sup, service, instance)
+    member.unlink(missing_ok=True)  # the member id of a previous process of this instance is not ours
+    env = {**_env(config), "KAFKALAB_MEMBER_FILE": str(member)}
+    return sup.start(service, instance, service_argv(config, service, instance), env=env, restarts=restarts)
+
+
+def start_watcher(sup: Supervisor, config: StackConfig) -> ServiceProcess:
+    argv = [sys.executable, "-m", "scenarios", "service", "watch", "--state-dir", str(sup.dir.parent)]
+    return sup.start(WATCHER, 0, argv, env=_env(config))
+
+
+def stop_watcher(sup: Supervisor) -> None:
+    for proc in sup.records():
+        if proc.service == WATCHER:
+            sup.stop(proc)
 
 
 def ensure_infrastructure(settings: Settings, timeout: float, echo: Echo) -> tuple[str, str]:
@@ -129,24 +157,48 @@ def http_ready(host: str, port: int) -> bool:
         return False
 
 
-def missing_members(config: StackConfig, procs: list[ServiceProcess]) -> list[str]:
-    """Instances not (yet) members of their group in a Stable state, by name."""
+def missing_members(config: StackConfig, procs: list[ServiceProcess], sup: Supervisor | None = None) -> list[str]:
+    """What keeps a group of ``procs``' services from holding exactly their live instances' members:
+    an instance not (yet) a member, a member that is not a live instance's, a group not Stable."""
     from services.ports import BrokerError
 
     admin = root.kafka_broker(config.bootstrap).admin()
     missing = []
     for service in SERVICE_NAMES:
-        wanted = [p.name for p in procs if p.service == service]
+        wanted = [p for p in procs if p.service == service]
         if not wanted:
             continue
+        if sup is not None:  # every live instance of the service belongs to the group, not only these
+            wanted = [p for p in sup.running(service)] or wanted
         try:
             group = admin.describe_group(group_id(service, config.prefix))
         except BrokerError:
-            missing += wanted
+            missing += [p.name for p in wanted]
             continue
-        clients = [m.client_id for m in group.members]
-        missing += [n for n in wanted if group.state != "Stable" or not any(c.endswith(n) for c in clients)]
+        expected = {}
+        for p in wanted:
+            member = _member_id(sup, p) if sup is not None else None
+            expected[p.name] = member
+        held = {m.member_id for m in group.members}
+        if sup is None:  # no member files: fall back to the client ids
+            clients = [m.client_id for m in group.members]
+            missing += [n for n in expected if group.state != "Stable" or not any(c.endswith(n) for c in clients)]
+            continue
+        missing += [n for n, member in expected.items() if member is None or member not in held]
+        strangers = held - set(expected.values())
+        if strangers:
+            missing.append(f"{len(strangers)} member(s) of {group.group_id} that no live instance holds "
+                           "(a dead process's, until its session times out)")
+        elif group.state != "Stable" and not missing:
+            missing.append(f"{group.group_id} to be Stable (it is {group.state})")
     return missing
+
+
+def _member_id(sup: Supervisor, proc: ServiceProcess) -> str | None:
+    try:
+        return member_file(sup, proc.service, proc.instance).read_text().strip() or None
+    except OSError:
+        return None
 
 
 def await_ready(sup: Supervisor, config: StackConfig, procs: list[ServiceProcess], timeout: float) -> float:
@@ -160,7 +212,7 @@ def await_ready(sup: Supervisor, config: StackConfig, procs: list[ServiceProcess
             raise StackError("\n".join(f"{p.name} exited; last log lines of {p.log_path}:\n{sup.tail(p)}" for p in dead))
         orders = [p for p in procs if p.service == "order"]
         pending = [p.name for p in orders if not http_ready(config.host, config.port + p.instance)]
-        pending += missing_members(config, procs) if not pending else []
+        pending += missing_members(config, procs, sup) if not pending else []
         if not pending:
             return time.monotonic() - began
         time.sleep(0.5)  # poll interval, bounded by the deadline
@@ -170,7 +222,7 @@ def await_ready(sup: Supervisor, config: StackConfig, procs: list[ServiceProcess
 def up(sup: Supervisor, config: StackConfig, scale: Mapping[str, int], *, fresh: bool, timeout: float,
        echo: Echo) -> list[ServiceProcess]:
     """Start the stack; on any failure stop what was started and raise StackError."""
-    if sup.running():
+    if [p for p in sup.running() if p.service != WATCHER]:
         raise StackError(f"a stack is already running (see `kafkalab ps`); `kafkalab down` first. State: {sup.dir}")
     for k in range(scale.get("order", 1)):
         if not port_is_free(config.host, config.port + k):
@@ -179,17 +231,22 @@ def up(sup: Supervisor, config: StackConfig, scale: Mapping[str, int], *, fresh:
         drop_service_state(config)
     create_topics(config)
     config.save(sup)
+    for stale in sup.records():  # records of a stack that was not brought down
+        sup.forget(stale)
     started: list[ServiceProcess] = []
     try:
-        for service in SERVICE_NAMES:
-            for instance in range(scale.get(service, 1)):
-                started.append(start_instance(sup, config, service, instance))
+        with sup.lock():
+            for service in SERVICE_NAMES:
+                for instance in range(scale.get(service, 1)):
+                    started.append(start_instance(sup, config, service, instance))
         seconds = await_ready(sup, config, started, timeout)
+        watcher = start_watcher(sup, config)
     except BaseException:
         for proc in started:
             sup.stop(proc)
         raise
-    echo(f"ready in {seconds:.1f}s")
+    echo(f"ready in {seconds:.1f}s; {watcher.name} (pid {watcher.pid}) restarts a crashed service with "
+         f"backoff (log: {watcher.log_path})")
     return started
 
 
@@ -198,28 +255,40 @@ def scale(sup: Supervisor, service: str, count: int, *, timeout: float, echo: Ec
     config = StackConfig.load(sup)
     if config is None or not sup.running():
         raise StackError("no stack is running: `kafkalab up` first")
-    running = sup.running(service)
-    for proc in sorted(running, key=lambda p: p.instance, reverse=True)[: max(0, len(running) - count)]:
-        sup.stop(proc)
-        echo(f"stopped {proc.name} (pid {proc.pid})")
-    added = [start_instance(sup, config, service, sup.next_instance(service)) for _ in range(count - len(running))]
-    if added:
-        try:
-            seconds = await_ready(sup, config, sup.running(service) if service != "order" else added, timeout)
-        except BaseException:
-            for proc in added:
-                sup.stop(proc)
-            raise
-        echo(f"started {', '.join(p.name for p in added)}; group {group_id(service, config.prefix)} "
-             f"stable in {seconds:.1f}s")
+    with sup.lock():
+        recorded = [p for p in sup.records() if p.service == service]
+        running = [p for p in recorded if is_alive(p)]
+        for proc in recorded:  # a dead instance the watcher has not restarted yet counts as not there
+            if not is_alive(proc):
+                sup.forget(proc)
+        for proc in sorted(running, key=lambda p: p.instance, reverse=True)[: max(0, len(running) - count)]:
+            sup.stop(proc)
+            echo(f"stopped {proc.name} (pid {proc.pid})")
+        added = [start_instance(sup, config, service, sup.next_instance(service))
+                 for _ in range(count - len(running))]
+    try:
+        seconds = await_ready(sup, config, added or sup.running(service), timeout)
+    except BaseException:
+        for proc in added:
+            sup.stop(proc)
+        raise
+    what = f"started {', '.join(p.name for p in added)}; " if added else ""
+    echo(f"{what}group {group_id(service, config.prefix)} holds exactly the {len(sup.running(service))} "
+         f"live member(s), Stable, in {seconds:.1f}s")
     return sup.running(service)
 
 
 def down(sup: Supervisor, echo: Echo) -> list[ServiceProcess]:
-    procs = sup.running()
-    # SIGTERM order first (no new orders), then the rest; each leaves its group as it closes.
-    for proc in sorted(procs, key=lambda p: (p.service != "order", p.service, p.instance)):
-        killed = sup.stop(proc)
-        echo(f"stopped {proc.name} (pid {proc.pid}){' with SIGKILL' if killed else ''}")
+    stop_watcher(sup)  # first: nothing may restart what is stopped below
+    with sup.lock():
+        procs = sup.running()
+        # SIGTERM order first (no new orders), then the rest; each leaves its group as it closes.
+        for proc in sorted(procs, key=lambda p: (p.service != "order", p.service, p.instance)):
+            killed = sup.stop(proc)
+            echo(f"stopped {proc.name} (pid {proc.pid}){' with SIGKILL' if killed else ''}")
+        for proc in sup.records():
+            sup.forget(proc)
+        for path in sup.dir.glob("*.member"):
+            path.unlink(missing_ok=True)
     (sup.dir / "stack.json").unlink(missing_ok=True)
     return procs

@@ -6,18 +6,27 @@ its stdout and stderr go to ``<state>/services/<service>-<instance>.log``, and a
 outlives the ``kafkalab up`` command that wrote it, so ``down``, ``scale`` and ``ps`` — later, separate
 invocations — find exactly the processes kafkalab started and nothing else: a pid the kernel has since
 given to another program has a different start time and is left alone.
+
+A record is removed only when kafkalab stops that instance (``stop``) or the stack (``down``): the
+record of an instance that crashed stays, so the stack's watcher (``scenarios.stack.watcher``, the
+``restart: unless-stopped`` of compose) restarts it. Commands that change the set of instances take
+``lock()``, so the watcher never restarts an instance that ``scale`` or ``down`` is stopping.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+EXIT_STATUS: dict[int, int] = {}  # pid -> waitpid status, for instances that were this process's children
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +40,7 @@ class ServiceProcess:
     log_path: str
     start_ticks: int | None  # /proc/<pid>/stat field 22; None where /proc is not available
     started_at: float
+    restarts: int = 0  # how often the watcher restarted this instance after it died
 
     @property
     def name(self) -> str:
@@ -59,7 +69,19 @@ def _is_zombie(pid: int) -> bool:
 def _reap(pid: int) -> None:
     """Collect the exit status if the process is our own child (when up ran in this process)."""
     with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            EXIT_STATUS[pid] = status
+
+
+def exit_reason(pid: int) -> str:
+    """How a child that ended ended ("killed by SIGKILL", "exit code 1"), or "exited" if not known."""
+    status = EXIT_STATUS.get(pid)
+    if status is None:
+        return "exited"
+    if os.WIFSIGNALED(status):
+        return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"exit code {os.WEXITSTATUS(status)}"
 
 
 def is_alive(proc: ServiceProcess) -> bool:
@@ -102,14 +124,19 @@ class Supervisor:
         return sorted(found, key=lambda p: (p.service, p.instance))
 
     def running(self, service: str | None = None) -> list[ServiceProcess]:
-        """Live instances (of ``service`` if given); records of dead ones are removed."""
-        alive = []
-        for proc in self.records():
-            if not is_alive(proc):
-                self.forget(proc)
-            elif service is None or proc.service == service:
-                alive.append(proc)
-        return alive
+        """Live instances (of ``service`` if given). A dead one's record stays: the watcher restarts it."""
+        return [p for p in self.records() if (service is None or p.service == service) and is_alive(p)]
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Held while the set of instances changes (up, scale, down, a restart by the watcher)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / ".lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def forget(self, proc: ServiceProcess) -> None:
         self._record_path(proc.service, proc.instance).unlink(missing_ok=True)
@@ -119,7 +146,8 @@ class Supervisor:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self, service: str, instance: int, argv: list[str], env: dict[str, str] | None = None) -> ServiceProcess:
+    def start(self, service: str, instance: int, argv: list[str], env: dict[str, str] | None = None,
+              restarts: int = 0) -> ServiceProcess:
         """Launch ``argv`` as instance ``instance`` of ``service`` in a new process group."""
         self.dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_path(service, instance)
@@ -140,6 +168,7 @@ class Supervisor:
             log_path=str(log_path),
             start_ticks=_start_ticks(popen.pid),
             started_at=time.time(),
+            restarts=restarts,
         )
         tmp = self._record_path(service, instance).with_suffix(".tmp")
         tmp.write_text(json.dumps(asdict(proc), indent=2))

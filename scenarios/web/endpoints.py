@@ -53,16 +53,19 @@ class OrderApiEndpoints:
         *,
         ready: Callable[[], bool] = lambda: True,
         details: Callable[[], Mapping[str, Any]] = dict,
+        placed: Callable[[], None] = lambda: None,
     ) -> None:
         self.api = api
         self._ready = ready
         self._details = details
+        self._placed = placed  # told after an order's transaction committed (e.g. wakes an outbox relay)
 
     def place(self, request: OrderRequest) -> OrderAccepted:
         try:
             order = self.api.place_order(request.as_body())
         except ValidationError as exc:  # e.g. a product the catalog does not have
             raise Refused(str(exc), None if exc.field == "body" else exc.field) from None
+        self._placed()
         return OrderAccepted(orderId=order.order_id, status=str(order.status))
 
     def get(self, order_id: str) -> OrderView | None:

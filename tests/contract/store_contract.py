@@ -171,7 +171,38 @@ class StoreContract:
         with pytest.raises(StoreConflict), store.transaction() as tx:
             tx.mark_processed("g", "e1")
 
+    def test_claiming_a_batch_of_events_returns_the_new_ones_and_marks_all(self, store: StateStore) -> None:
+        with store.transaction() as tx:
+            tx.mark_processed("g", "e1")
+        with store.transaction() as tx:
+            assert tx.claim_events("g", ["e1", "e2", "e3", "e2"]) == {"e2", "e3"}
+            assert tx.claim_events("g", []) == set()
+        with store.transaction() as tx:
+            assert tx.is_processed("g", "e2") and tx.is_processed("g", "e3")
+            assert tx.claim_events("g", ["e2", "e4"]) == {"e4"}
+            assert tx.claim_events("other", ["e1"]) == {"e1"}
+        with pytest.raises(Boom), store.transaction() as tx:
+            tx.claim_events("g", ["e5"])
+            raise Boom
+        with store.transaction() as tx:
+            assert not tx.is_processed("g", "e5")
+
     # ------------------------------------------------------------ outbox
+
+    def test_outbox_many_adds_in_order_like_one_by_one(self, store: StateStore) -> None:
+        headers = (("event-type", b"PaymentCompleted"), ("event-id", None))
+        with store.transaction() as tx:
+            tx.add_outbox("orders", b"first", b"1")
+            tx.add_outbox_many([("payments", b"k2", b"2", headers), ("payments", None, None, ()),
+                                ("inventory", b"k4", b"4", ())])
+            tx.add_outbox_many([])
+        with store.transaction() as tx:
+            pending = tx.pending_outbox()
+        assert [(e.topic, e.key, e.value, e.headers) for e in pending] == [
+            ("orders", b"first", b"1", ()), ("payments", b"k2", b"2", headers), ("payments", None, None, ()),
+            ("inventory", b"k4", b"4", ()),
+        ]
+        assert [e.seq for e in pending] == sorted(e.seq for e in pending)
 
     def test_outbox_returns_entries_in_order_until_published(self, store: StateStore) -> None:
         headers = (("correlation-id", b"o1"), ("event-type", b"OrderCreated"), ("correlation-id", b"\x00\xff"))

@@ -101,9 +101,10 @@ def test_migrations_apply_once_and_reopening_keeps_data(schema_stores) -> None:
     again = schema_stores()  # migrations run again on open: must be a no-op
     with again.transaction() as tx:
         assert tx.stock_levels() == {"p": 3}
-    with first._lock:  # peek at the bookkeeping table directly
-        rows = first._connection().execute("SELECT version FROM schema_migrations").fetchall()
-        first._connection().rollback()
+    import psycopg
+
+    with psycopg.connect(first.dsn) as conn:  # peek at the bookkeeping table directly
+        rows = conn.execute(f'SELECT version FROM "{first.schema}".schema_migrations').fetchall()
     assert rows == [(1,)]
 
 

@@ -171,7 +171,7 @@ def test_groups_are_listed_scale_changes_members_and_down_leaves_groups(stack: S
                lambda: len(stack.admin().describe_group(stack.group("inventory")).members) == 1, timeout=30)
 
     pids = [int(line.split()[1]) for line in stack.kafkalab("ps").stdout.splitlines()[1:]]
-    assert len(pids) == 3
+    assert len(pids) == 4  # order, payment, inventory and the watcher (supervisor-0)
     assert stack.kafkalab("down").returncode == 0
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split(")")[1][:3]
