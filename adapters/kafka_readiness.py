@@ -35,6 +35,9 @@ def probe(bootstrap: str, expected_brokers: int = 1, timeout: float = 5.0) -> Re
             "socket.timeout.ms": int(timeout * 1000),
             "log_level": 0,  # librdkafka would print every refused connection while a broker starts
             "client.id": "kafkalab-readiness",
+            # While a broker starts its port refuses connections; librdkafka's reconnect backoff would grow
+            # towards 10 s and notice the open port late: retry at least every 250 ms instead.
+            "reconnect.backoff.max.ms": 250,
         }
     )
 
@@ -81,7 +84,7 @@ def wait_until_ready(
             return Readiness(False, last.brokers, False, died, time.monotonic() - started)
         if time.monotonic() >= deadline:
             return Readiness(False, last.brokers, last.coordinator, last.detail, time.monotonic() - started)
-        time.sleep(0.5)  # poll interval between probes, bounded by the deadline above
+        time.sleep(0.2)  # poll interval between probes, bounded by the deadline above
 
 
 def _reason(exc: KafkaException) -> str:

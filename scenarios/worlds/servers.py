@@ -23,7 +23,7 @@ from compose.topology import MAX_PORT_OFFSET, bootstrap_servers, cluster_nodes
 
 PORT_OFFSETS = tuple(range(1000, 5001, 500))  # the offsets private brokers may use (compose.topology shifts)
 LISTEN_DEADLINE_S = 90.0  # from launching the broker until its port accepts connections
-DIR_PREFIX = "kafkalab-startup-race-"
+DIR_PREFIX = "kafkalab-startup-race-"  # + the lab process's pid: see own_dir_prefix
 OWNER_FILE = "owner.pid"  # the lab process that started the broker in this dir
 
 
@@ -39,7 +39,7 @@ class PrivateBroker:
         _stop_orphans()
         self.offset = _free_offset()
         self.bootstrap = bootstrap_servers(1, self.offset)
-        self.root = Path(tempfile.mkdtemp(prefix=DIR_PREFIX))
+        self.root = Path(tempfile.mkdtemp(prefix=own_dir_prefix()))
         (self.root / OWNER_FILE).write_text(f"{os.getpid()}\n")
         self.data = DataDir(self.root / "kafka")
         self.launched = False
@@ -54,7 +54,7 @@ class PrivateBroker:
         except LauncherError as first:
             self.stop_broker()
             shutil.rmtree(self.data.root, ignore_errors=True)
-            if "is taken" in str(first):
+            if _lost_its_ports(str(first)):
                 self.offset = _free_offset(avoid=self.offset)
                 self.bootstrap = bootstrap_servers(1, self.offset)
             try:
@@ -65,7 +65,7 @@ class PrivateBroker:
 
     def _start(self) -> None:
         started = time.monotonic()
-        launcher.up(1, wait=False, data=self.data, port_offset=self.offset)
+        launcher.up(1, wait=False, data=self.data, port_offset=self.offset, short_lived=True)
         self.launched = True
         port = cluster_nodes(1, self.offset)[0].port("EXTERNAL")
         node = self.data.node(1)
@@ -88,6 +88,16 @@ class PrivateBroker:
             self.stop_broker()
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def own_dir_prefix() -> str:
+    """The prefix of this process's private broker dirs: other processes start theirs in the same /tmp."""
+    return f"{DIR_PREFIX}{os.getpid()}-"
+
+
+def _lost_its_ports(error: str) -> bool:
+    """Another program took the ports between our check and the broker's bind (labs run side by side)."""
+    return "is taken" in error or "Address already in use" in error
 
 
 def _tail(log: Path, lines: int = 3) -> str:

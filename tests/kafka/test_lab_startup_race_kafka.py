@@ -36,7 +36,10 @@ def lab_dir(tmp_path, monkeypatch, kafka_bootstrap):
 
 
 def _private_dirs() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("kafkalab-startup-race-*")}
+    """This process's private broker dirs (others running the same lab at once make theirs in /tmp too)."""
+    from scenarios.worlds.servers import own_dir_prefix
+
+    return {p.name for p in Path(tempfile.gettempdir()).glob(f"{own_dir_prefix()}*")}
 
 
 def _no_private_broker_left(before: set[str]) -> None:
