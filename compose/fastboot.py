@@ -44,11 +44,19 @@ def enabled() -> bool:
 
 
 # ---------------------------------------------------------------- storage: format once, copy per node
-def storage_template(java: str, lib: Path) -> Path:
-    """The formatted ``__cluster_metadata-0`` bootstrap of this Kafka version, made once next to the jars.
+def storage_template(java: str, lib: Path) -> Path | None:
+    """The formatted ``__cluster_metadata-0`` bootstrap of this Kafka version, made once next to the jars;
+    None when that folder cannot be written (the launcher then formats each node as before).
 
     Keyed by the properties template too: a change to it (say, a dynamic quorum) formats again.
     """
+    try:
+        return _storage_template(java, lib)
+    except OSError:
+        return None
+
+
+def _storage_template(java: str, lib: Path) -> Path:
     key = hashlib.sha256(f"{KAFKA_VERSION}\n{TEMPLATE.read_text()}".encode()).hexdigest()[:12]
     target = lib.parent / f"storage-template-{key}"
     if (target / METADATA_DIR).is_dir():
@@ -93,7 +101,15 @@ def meta_properties(cluster_id: str, node_id: int, directory_id: str) -> str:
 # ---------------------------------------------------------------- classes: record once, archive once
 def class_sharing_flags(java: str, lib: Path, echo=lambda _line: None) -> list[str]:
     """JVM flags that map the broker's class archive, building it first if a class list is ready;
-    without one, flags that record the list (the archive comes on a later start)."""
+    without one, flags that record the list (the archive comes on a later start). None when the
+    folder of the jars cannot be written: the broker then starts as it always did."""
+    try:
+        return _class_sharing_flags(java, lib, echo)
+    except OSError:
+        return []
+
+
+def _class_sharing_flags(java: str, lib: Path, echo) -> list[str]:
     tag = _java_tag(java)
     archive, classlist = lib / f"broker-{tag}.jsa", lib / f"broker-{tag}.classlist"
     failed = lib / f"broker-{tag}.jsa.failed"

@@ -176,8 +176,8 @@ def _start(
         paths.log_dirs.mkdir(parents=True, exist_ok=True)
         paths.logs.mkdir(parents=True, exist_ok=True)
         paths.properties.write_text(render_properties(node, paths.log_dirs))
-    if fast:  # a copy of a storage formatted once, instead of a format JVM per node (compose/fastboot.py)
-        template = fastboot.storage_template(java, fetch.lib)
+    template = fastboot.storage_template(java, fetch.lib) if fast else None
+    if template:  # a copy of a storage formatted once, instead of a format JVM per node (compose/fastboot.py)
         for node in to_start:
             fastboot.format_from_template(template, data.node(node.node_id).log_dirs, state.cluster_id, node.node_id)
     else:

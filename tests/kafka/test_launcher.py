@@ -92,13 +92,17 @@ def test_database_url_connects_and_can_hold_a_schema(database_url):
 
 
 def _masked_batches(checkpoint: bytes) -> bytes:
-    """A record-batch file with each batch's CRC and timestamps zeroed: what differs between two formats."""
+    """A KRaft snapshot file with what differs between two formats zeroed: each record batch's CRC and
+    timestamps, and the control batches' records (the snapshot header holds the time it was written)."""
     out, at = bytearray(checkpoint), 0
-    while at + 61 <= len(out):
-        length = int.from_bytes(out[at + 8:at + 12], "big")
+    while at + 61 <= len(out):  # v2 record batch header: 61 bytes
+        end = at + 12 + int.from_bytes(out[at + 8:at + 12], "big")
         out[at + 17:at + 21] = bytes(4)  # crc
         out[at + 27:at + 43] = bytes(16)  # first and max timestamp
-        at += 12 + length
+        if int.from_bytes(out[at + 21:at + 23], "big") & 0x20:  # a control batch
+            out[at + 61:end] = bytes(end - at - 61)
+        at = end
+    assert at == len(out), "not a record-batch file"
     return bytes(out)
 
 
@@ -139,7 +143,8 @@ def test_a_short_lived_private_broker_from_the_template_and_archive_is_its_own_c
     broker = PrivateBroker()
     try:
         bootstrap = broker.start()
-        cluster = AdminClient({"bootstrap.servers": bootstrap}).describe_cluster(request_timeout=30).result(40)
+        admin = AdminClient({"bootstrap.servers": bootstrap})  # kept: a collected client cancels its futures
+        cluster = admin.describe_cluster(request_timeout=30).result(40)
         assert cluster.cluster_id == DataDir(broker.data.root).load_state().cluster_id
         assert [n.id for n in cluster.nodes] == [1]
         meta = parse_properties((broker.data.node(1).log_dirs / "meta.properties").read_text())
