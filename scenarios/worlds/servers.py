@@ -25,6 +25,7 @@ PORT_OFFSETS = tuple(range(1000, 5001, 500))  # the offsets private brokers may 
 LISTEN_DEADLINE_S = 90.0  # from launching the broker until its port accepts connections
 DIR_PREFIX = "kafkalab-startup-race-"  # + the lab process's pid: see own_dir_prefix
 OWNER_FILE = "owner.pid"  # the lab process that started the broker in this dir
+OWNERLESS_GRACE_S = 60.0  # a dir without an owner file this young is not taken for an orphan
 
 
 class Server(Protocol):
@@ -39,8 +40,7 @@ class PrivateBroker:
         _stop_orphans()
         self.offset = _free_offset()
         self.bootstrap = bootstrap_servers(1, self.offset)
-        self.root = Path(tempfile.mkdtemp(prefix=own_dir_prefix()))
-        (self.root / OWNER_FILE).write_text(f"{os.getpid()}\n")
+        self.root = _own_dir()
         self.data = DataDir(self.root / "kafka")
         self.launched = False
         self.seconds_to_listen: float | None = None
@@ -95,6 +95,15 @@ def own_dir_prefix() -> str:
     return f"{DIR_PREFIX}{os.getpid()}-"
 
 
+def _own_dir() -> Path:
+    """A fresh dir named with own_dir_prefix that holds its owner file from the moment it has that name:
+    made under a hidden name, given the file, then renamed. (A sweep in another process that saw it
+    without an owner, between mkdtemp and the write, would stop and wipe a starting broker.)"""
+    staging = Path(tempfile.mkdtemp(prefix=f".{own_dir_prefix()}"))
+    (staging / OWNER_FILE).write_text(f"{os.getpid()}\n")
+    return staging.rename(staging.with_name(staging.name[1:]))
+
+
 def _lost_its_ports(error: str) -> bool:
     """Another program took the ports between our check and the broker's bind (labs run side by side)."""
     return "is taken" in error or "Address already in use" in error
@@ -115,8 +124,17 @@ def _stop_orphans() -> None:
         owner = processes.read_pid(root / OWNER_FILE)
         if owner and processes.command_line(owner):
             continue  # its lab run is alive (maybe in another process): not ours to stop
+        if owner is None and _younger_than(root, OWNERLESS_GRACE_S):
+            continue  # maybe being made right now by a lab version that writes the owner file after
         launcher.down(data=DataDir(root / "kafka"), wipe=True)  # stops only JVMs with that dir's properties
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _younger_than(path: Path, seconds: float) -> bool:
+    try:
+        return time.time() - path.stat().st_mtime < seconds
+    except FileNotFoundError:
+        return True  # gone meanwhile: nothing to sweep
 
 
 def _free_offset(avoid: int | None = None) -> int:
