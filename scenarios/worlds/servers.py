@@ -72,7 +72,8 @@ class PrivateBroker:
         while not processes.port_in_use(port):
             pid = processes.read_pid(node.pid_file)
             if not pid or not processes.is_our_broker(pid, node.properties):
-                raise LauncherError(f"the private broker exited: {_tail(node.stdout)}")
+                how = processes.exit_status(pid) if pid else "its pid file is gone"
+                raise LauncherError(f"the private broker exited ({how or 'status unknown'}): {_tail(node.stdout)}")
             if time.monotonic() - started > LISTEN_DEADLINE_S:
                 raise LauncherError(f"the private broker did not listen on {port} in {LISTEN_DEADLINE_S:.0f}s")
             time.sleep(0.05)  # polling the port, bounded by the deadline above
