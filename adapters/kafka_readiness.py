@@ -35,9 +35,6 @@ def probe(bootstrap: str, expected_brokers: int = 1, timeout: float = 5.0) -> Re
             "socket.timeout.ms": int(timeout * 1000),
             "log_level": 0,  # librdkafka would print every refused connection while a broker starts
             "client.id": "kafkalab-readiness",
-            # While a broker starts its port refuses connections; librdkafka's reconnect backoff would grow
-            # towards 10 s and notice the open port late: retry at least every 250 ms instead.
-            "reconnect.backoff.max.ms": 250,
         }
     )
 
