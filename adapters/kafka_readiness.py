@@ -81,7 +81,7 @@ def wait_until_ready(
             return Readiness(False, last.brokers, False, died, time.monotonic() - started)
         if time.monotonic() >= deadline:
             return Readiness(False, last.brokers, last.coordinator, last.detail, time.monotonic() - started)
-        time.sleep(0.5)  # poll interval between probes, bounded by the deadline above
+        time.sleep(0.2)  # poll interval between probes, bounded by the deadline above
 
 
 def _reason(exc: KafkaException) -> str:

@@ -1,7 +1,9 @@
 """Start, stop and inspect a local Apache Kafka (KRaft, 1 or 3 combined nodes) without Docker.
 
-``up`` is idempotent and safe to call concurrently (one machine-wide lock): a cluster already running
-from this data dir is reused; a ready broker on localhost:9092 started elsewhere is reused too.
+``up`` is idempotent and safe to call concurrently (one machine-wide lock, held while it decides and
+spawns, not while it waits for readiness): a cluster already running from this data dir is reused; a
+ready broker on localhost:9092 started elsewhere is reused too. What makes a start fast (a storage
+template, a class archive, JVM flags) is in ``compose.fastboot``.
 ``down`` stops exactly the JVMs whose pids this launcher recorded, after checking they are ours.
 
 A *private* cluster (``port_offset`` > 0, its own data dir) shifts every listener port by the offset and
@@ -20,11 +22,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from adapters import kafka_readiness as readiness
-from compose import processes
+from compose import fastboot, processes
 from compose.config import ClusterState, DataDir, new_cluster_id, render_properties
 from compose.faultproxy import background as fault_proxy
 from compose.faultproxy.commands import FaultProxyError
 from compose.runtime import (
+    LONG_RUNNING_JVM,
+    SHORT_LIVED_JVM,
     LauncherError,
     broker_command,
     ensure_jars,
@@ -32,7 +36,7 @@ from compose.runtime import (
     kafkalab_home,
     tool_command,
 )
-from compose.topology import EXTERNAL, FAULTY, KAFKA_VERSION, bootstrap_servers, cluster_nodes
+from compose.topology import EXTERNAL, FAULTY, KAFKA_VERSION, Node, bootstrap_servers, cluster_nodes
 
 Echo = Callable[[str], None]
 
@@ -77,11 +81,13 @@ def up(
     echo: Echo = lambda _line: None,
     port_offset: int = 0,
     faults: bool = False,
+    short_lived: bool = False,
 ) -> UpResult:
     """Make a local cluster of ``brokers`` nodes run (and, with ``wait``, be ready); see module doc.
 
     ``faults``: also run the background fault proxy in front of the nodes' FAULTY listeners (only for a
     cluster this launcher starts or runs: another's listeners are unknown).
+    ``short_lived``: JVM settings for a broker that is stopped within minutes (``SHORT_LIVED_JVM``).
     """
     external = os.environ.get("KAFKA_BOOTSTRAP")
     if external and not port_offset:
@@ -93,13 +99,19 @@ def up(
     data = data or DataDir()
     cluster_nodes(brokers, port_offset)  # validates the size and the offset
     with processes.exclusive_lock(lock_path()):
-        result = _up_locked(brokers, wait, timeout, data, echo, port_offset, faults)
-        return _with_fault_proxy(result, brokers, data, echo, port_offset) if faults else result
+        finish = _up_locked(brokers, wait, timeout, data, echo, port_offset, faults, short_lived)
+    result = finish()  # readiness is awaited outside the lock: other launchers need not queue behind it
+    if not faults:
+        return result
+    with processes.exclusive_lock(lock_path()):
+        return _with_fault_proxy(result, brokers, data, echo, port_offset)
 
 
 def _up_locked(
-    brokers: int, wait: bool, timeout: float, data: DataDir, echo: Echo, port_offset: int, faults: bool
-) -> UpResult:
+    brokers: int, wait: bool, timeout: float, data: DataDir, echo: Echo, port_offset: int, faults: bool,
+    short_lived: bool = False,
+) -> Callable[[], UpResult]:
+    """What to do under the lock; returns what is left to do after it (waiting for readiness)."""
     bootstrap = bootstrap_servers(brokers, port_offset)
     state = data.load_state()
     running = _running_pids(data, state)
@@ -116,18 +128,18 @@ def _up_locked(
             )
         if all(running.values()):
             echo(f"Kafka already running from {data.root} (pids {_pid_list(running)})")
-            return _await(bootstrap, brokers, wait, timeout, "already-running", {}, data)
+            return lambda: _await(bootstrap, brokers, wait, timeout, "already-running", {}, data)
     elif not port_offset and _port_taken_by_a_kafka(brokers, echo):
         if faults:
             raise LauncherError(f"--faults needs a broker started from {data.root}; the one on "
                                 f"{bootstrap} was started elsewhere (its listeners are unknown).")
-        return _await(bootstrap, brokers, wait, timeout, "reused-external", {})
+        return lambda: _await(bootstrap, brokers, wait, timeout, "reused-external", {})
     if state and state.brokers != brokers:
         raise LauncherError(
             f"{data.root} holds a {state.brokers}-broker cluster; run `kafkalab kafka down --wipe` "
             f"to start a {brokers}-broker one."
         )
-    return _start(brokers, state, running, data, wait, timeout, echo, port_offset)
+    return _start(brokers, state, running, data, wait, timeout, echo, port_offset, short_lived)
 
 
 def _start(
@@ -139,7 +151,8 @@ def _start(
     timeout: float,
     echo: Echo,
     port_offset: int = 0,
-) -> UpResult:
+    short_lived: bool = False,
+) -> Callable[[], UpResult]:
     to_start = [node for node in cluster_nodes(brokers, port_offset) if not running.get(node.node_id)]
     for node in to_start:  # before the (possibly long) jar fetch: fail fast
         for name, port in {**node.ports, FAULTY: node.faulty_port}.items():
@@ -157,31 +170,49 @@ def _start(
     state = state or ClusterState(new_cluster_id(), brokers, port_offset=port_offset)
     data.save_state(state)
     started = time.monotonic()
-    formats = []
+    fast = fastboot.enabled()
     for node in to_start:
         paths = data.node(node.node_id)
         paths.log_dirs.mkdir(parents=True, exist_ok=True)
         paths.logs.mkdir(parents=True, exist_ok=True)
         paths.properties.write_text(render_properties(node, paths.log_dirs))
-        command = tool_command(
-            java, fetch.lib, "kafka.tools.StorageTool",
-            ["format", "-t", state.cluster_id, "-c", str(paths.properties), "--ignore-formatted"],
-        )  # fmt: skip
-        formats.append((node, subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)))
-    for node, proc in formats:  # formatted in parallel: each is a JVM start
-        output = proc.communicate(timeout=120)[0].decode(errors="replace")
-        if proc.returncode != 0:
-            raise LauncherError(f"formatting node {node.node_id}'s storage failed:\n{output.strip()[-1500:]}")
+    template = fastboot.storage_template(java, fetch.lib) if fast else None
+    if template:  # a copy of a storage formatted once, instead of a format JVM per node (compose/fastboot.py)
+        for node in to_start:
+            fastboot.format_from_template(template, data.node(node.node_id).log_dirs, state.cluster_id, node.node_id)
+    else:
+        _format(java, fetch.lib, state, [(node, data.node(node.node_id).properties) for node in to_start])
     timings["format"] = round(time.monotonic() - started, 1)
+    jvm_flags = [*(SHORT_LIVED_JVM if short_lived and fast else LONG_RUNNING_JVM),
+                 *(fastboot.class_sharing_flags(java, fetch.lib, echo) if fast else [])]
     for node in to_start:
         paths = data.node(node.node_id)
-        command = broker_command(java, fetch.lib, paths.properties, paths.logs)
+        command = broker_command(java, fetch.lib, paths.properties, paths.logs, jvm_flags=jvm_flags)
         pid = processes.spawn_detached(command, paths.stdout, cwd=paths.root)
         paths.pid_file.write_text(f"{pid}\n")
         echo(f"started Kafka node {node.node_id} (pid {pid}) on {node.external_address}")
-    result = _await(bootstrap_servers(brokers, port_offset), brokers, wait, timeout, "started", timings, data)
-    timings["start_to_ready"] = round(time.monotonic() - started, 1)
-    return result
+
+    def finish() -> UpResult:
+        result = _await(bootstrap_servers(brokers, port_offset), brokers, wait, timeout, "started", timings, data)
+        timings["start_to_ready"] = round(time.monotonic() - started, 1)
+        return result
+
+    return finish
+
+
+def _format(java: str, lib: Path, state: ClusterState, nodes: list[tuple[Node, Path]]) -> None:
+    """``kafka-storage format --ignore-formatted`` for each node, in parallel: each is a JVM start."""
+    formats = []
+    for node, properties in nodes:
+        command = tool_command(
+            java, lib, "kafka.tools.StorageTool",
+            ["format", "-t", state.cluster_id, "-c", str(properties), "--ignore-formatted"],
+        )  # fmt: skip
+        formats.append((node, subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)))
+    for node, proc in formats:
+        output = proc.communicate(timeout=120)[0].decode(errors="replace")
+        if proc.returncode != 0:
+            raise LauncherError(f"formatting node {node.node_id}'s storage failed:\n{output.strip()[-1500:]}")
 
 
 def down(*, wipe: bool = False, data: DataDir | None = None, echo: Echo = lambda _line: None) -> list[int]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 # Popen objects of brokers this Python process started: kept so they are reaped, not left as zombies.
 _CHILDREN: dict[int, subprocess.Popen] = {}
+_ENDED: dict[int, subprocess.Popen] = {}  # reaped ones, kept to tell how they ended (exit_status)
 
 
 @contextlib.contextmanager
@@ -89,6 +90,15 @@ def stop(pids: list[int], grace_seconds: float = 30.0) -> None:
         _reap(pid, block=True)
 
 
+def exit_status(pid: int) -> str | None:
+    """How a broker this process started ended ("exit 1", "killed by SIGKILL"), or None if unknown/running."""
+    proc = _CHILDREN.get(pid) or _ENDED.get(pid)
+    code = proc.poll() if proc is not None else None
+    if code is None:
+        return None
+    return f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit {code}"
+
+
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)
@@ -112,4 +122,4 @@ def _reap(pid: int, block: bool = False) -> None:
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
     if proc.poll() is not None:
-        del _CHILDREN[pid]
+        _ENDED[pid] = _CHILDREN.pop(pid)

@@ -104,10 +104,19 @@ def ensure_jars(version: str = KAFKA_VERSION) -> FetchResult:
     return FetchResult(target, fetched=True, seconds=time.monotonic() - started)
 
 
-def broker_command(java: str, lib: Path, properties: Path, logs_dir: Path, heap_mb: int = 512) -> list[str]:
+# A broker that runs for long: the JVM's full JIT, and G1 holding pauses short (latency figures stay steady).
+LONG_RUNNING_JVM = ("-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20")
+# A broker started for one lab phase and stopped seconds later: the C1 JIT only (C2 compiles for minutes
+# before it pays back, and on 2 cores it competes with the start) and the serial collector (no GC threads
+# to set up; a young collection of this heap takes milliseconds). The protocol and data are the same.
+SHORT_LIVED_JVM = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
+
+
+def broker_command(java: str, lib: Path, properties: Path, logs_dir: Path, heap_mb: int = 512,
+                   jvm_flags: tuple[str, ...] | list[str] = LONG_RUNNING_JVM) -> list[str]:
     """The JVM command of one broker, as kafka-server-start.sh would build it, with a bounded heap."""
     return [
-        java, f"-Xms{min(256, heap_mb)}m", f"-Xmx{heap_mb}m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+        java, f"-Xms{min(256, heap_mb)}m", f"-Xmx{heap_mb}m", *jvm_flags,
         "-Djava.awt.headless=true", f"-Dkafka.logs.dir={logs_dir}",
         f"-Dlog4j2.configurationFile={BROKER_LOG4J}",
         "-cp", f"{lib}/*", "kafka.Kafka", str(properties),

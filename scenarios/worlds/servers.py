@@ -25,8 +25,9 @@ from compose.topology import MAX_PORT_OFFSET, bootstrap_servers, cluster_nodes
 
 PORT_OFFSETS = tuple(range(1000, 5001, 500))  # the offsets private brokers may use (compose.topology shifts)
 LISTEN_DEADLINE_S = 90.0  # from launching the broker until its port accepts connections
-DIR_PREFIX = "kafkalab-startup-race-"
+DIR_PREFIX = "kafkalab-startup-race-"  # + the lab process's pid: see own_dir_prefix
 OWNER_FILE = "owner.pid"  # the lab process that started the broker in this dir
+OWNERLESS_GRACE_S = 60.0  # a dir without an owner file this young is not taken for an orphan
 
 
 class Server(Protocol):
@@ -41,8 +42,7 @@ class PrivateBroker:
         _stop_orphans()
         self.offset = _free_offset()
         self.bootstrap = bootstrap_servers(1, self.offset)
-        self.root = Path(tempfile.mkdtemp(prefix=DIR_PREFIX))
-        (self.root / OWNER_FILE).write_text(f"{os.getpid()}\n")
+        self.root = _own_dir()
         self.data = DataDir(self.root / "kafka")
         self.launched = False
         self.seconds_to_listen: float | None = None
@@ -56,7 +56,7 @@ class PrivateBroker:
         except LauncherError as first:
             self.stop_broker()
             shutil.rmtree(self.data.root, ignore_errors=True)
-            if "is taken" in str(first):
+            if _lost_its_ports(str(first)):
                 self.offset = _free_offset(avoid=self.offset)
                 self.bootstrap = bootstrap_servers(1, self.offset)
             try:
@@ -67,14 +67,15 @@ class PrivateBroker:
 
     def _start(self) -> None:
         started = time.monotonic()
-        launcher.up(1, wait=False, data=self.data, port_offset=self.offset)
+        launcher.up(1, wait=False, data=self.data, port_offset=self.offset, short_lived=True)
         self.launched = True
         port = cluster_nodes(1, self.offset)[0].port("EXTERNAL")
         node = self.data.node(1)
         while not processes.port_in_use(port):
             pid = processes.read_pid(node.pid_file)
             if not pid or not processes.is_our_broker(pid, node.properties):
-                raise LauncherError(f"the private broker exited: {_tail(node.stdout)}")
+                how = processes.exit_status(pid) if pid else "its pid file is gone"
+                raise LauncherError(f"the private broker exited ({how or 'status unknown'}): {_tail(node.stdout)}")
             if time.monotonic() - started > LISTEN_DEADLINE_S:
                 raise LauncherError(f"the private broker did not listen on {port} in {LISTEN_DEADLINE_S:.0f}s")
             time.sleep(0.05)  # polling the port, bounded by the deadline above
@@ -118,6 +119,25 @@ def kept_private_broker() -> PrivateBroker:
 _KEPT: PrivateBroker | None = None
 
 
+def own_dir_prefix() -> str:
+    """The prefix of this process's private broker dirs: other processes start theirs in the same /tmp."""
+    return f"{DIR_PREFIX}{os.getpid()}-"
+
+
+def _own_dir() -> Path:
+    """A fresh dir named with own_dir_prefix that holds its owner file from the moment it has that name:
+    made under a hidden name, given the file, then renamed. (A sweep in another process that saw it
+    without an owner, between mkdtemp and the write, would stop and wipe a starting broker.)"""
+    staging = Path(tempfile.mkdtemp(prefix=f".{own_dir_prefix()}"))
+    (staging / OWNER_FILE).write_text(f"{os.getpid()}\n")
+    return staging.rename(staging.with_name(staging.name[1:]))
+
+
+def _lost_its_ports(error: str) -> bool:
+    """Another program took the ports between our check and the broker's bind (labs run side by side)."""
+    return "is taken" in error or "Address already in use" in error
+
+
 def _tail(log: Path, lines: int = 3) -> str:
     """The last lines of the broker's output (the data dir is wiped afterwards, so keep them here)."""
     try:
@@ -133,8 +153,17 @@ def _stop_orphans() -> None:
         owner = processes.read_pid(root / OWNER_FILE)
         if owner and processes.command_line(owner):
             continue  # its lab run is alive (maybe in another process): not ours to stop
+        if owner is None and _younger_than(root, OWNERLESS_GRACE_S):
+            continue  # maybe being made right now by a lab version that writes the owner file after
         launcher.down(data=DataDir(root / "kafka"), wipe=True)  # stops only JVMs with that dir's properties
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _younger_than(path: Path, seconds: float) -> bool:
+    try:
+        return time.time() - path.stat().st_mtime < seconds
+    except FileNotFoundError:
+        return True  # gone meanwhile: nothing to sweep
 
 
 def _free_offset(avoid: int | None = None) -> int:

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import missing_dependency
-from tests.unit.test_lab_helpers import lab_json
 
 pytestmark = pytest.mark.kafka
 
@@ -36,7 +35,21 @@ def lab_dir(tmp_path, monkeypatch, kafka_bootstrap):
 
 
 def _private_dirs() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("kafkalab-startup-race-*")}
+    """This process's private broker dirs (others running the same lab at once make theirs in /tmp too)."""
+    from scenarios.worlds.servers import own_dir_prefix
+
+    return {p.name for p in Path(tempfile.gettempdir()).glob(f"{own_dir_prefix()}*")}
+
+
+def _lab_json(capsys, *argv: str) -> tuple[int, dict]:
+    """lab_json, but a run that ends without its JSON (a world error) fails naming what stderr said."""
+    from scenarios.cli import main
+
+    capsys.readouterr()
+    code = main([*argv, "--json"])
+    out, err = capsys.readouterr()
+    assert out.strip(), f"`{' '.join(argv)}`: exit {code}, nothing on stdout; stderr ends: {err[-2000:]}"
+    return code, json.loads(out.strip().splitlines()[-1])
 
 
 def _no_private_broker_left(before: set[str]) -> None:
@@ -47,7 +60,7 @@ def _no_private_broker_left(before: set[str]) -> None:
 def test_startup_race_lab_in_kafka_mode_fails_with_a_hint_until_the_learner_fixes_the_knobs(
         private_broker_possible, lab_dir, capsys):
     before = _private_dirs()
-    code, started = lab_json(capsys, "lab", "start", "startup-race", "--mode", "kafka")
+    code, started = _lab_json(capsys, "lab", "start", "startup-race", "--mode", "kafka")
     assert code == 0
     assert any("Connection refused" in line for line in started["symptom"]), started["symptom"]
     failed = [c["name"].split(" (")[0] for c in started["checks"] if not c["passed"]]
@@ -57,7 +70,7 @@ def test_startup_race_lab_in_kafka_mode_fails_with_a_hint_until_the_learner_fixe
 
     # (waiting with no retry budget, and its hint, is checked on the simulator: each check here costs
     # four broker starts)
-    code, verdict = lab_json(capsys, "lab", "solve", "startup-race", "--apply")
+    code, verdict = _lab_json(capsys, "lab", "solve", "startup-race", "--apply")
     assert code == 0 and verdict["passed"], verdict
     assert "4/4 start orders OK" in verdict["checks"][0]["detail"]
     assert [c["name"].split(" (")[0] for c in verdict["checks"][1:]] == [

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from adapters.kafka_readiness import probe
-from compose import launcher
+from compose import launcher, processes
+from compose.config import parse_properties
 from compose.tools import run_tool
 
 pytestmark = pytest.mark.kafka
@@ -86,3 +89,77 @@ def test_database_url_connects_and_can_hold_a_schema(database_url):
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
         conn.execute(f"DROP SCHEMA {schema}")
+
+
+def _masked_batches(checkpoint: bytes) -> bytes:
+    """A KRaft snapshot file with what differs between two formats zeroed: each record batch's CRC and
+    timestamps, and the control batches' records (the snapshot header holds the time it was written)."""
+    out, at = bytearray(checkpoint), 0
+    while at + 61 <= len(out):  # v2 record batch header: 61 bytes
+        end = at + 12 + int.from_bytes(out[at + 8:at + 12], "big")
+        out[at + 17:at + 21] = bytes(4)  # crc
+        out[at + 27:at + 43] = bytes(16)  # first and max timestamp
+        if int.from_bytes(out[at + 21:at + 23], "big") & 0x20:  # a control batch
+            out[at + 61:end] = bytes(end - at - 61)
+        at = end
+    assert at == len(out), "not a record-batch file"
+    return bytes(out)
+
+
+def test_the_storage_template_holds_what_kafka_storage_format_writes(tmp_path):
+    from compose import fastboot
+    from compose.config import new_cluster_id, render_properties
+    from compose.runtime import ensure_jars, java_binary, tool_command
+    from compose.topology import cluster_nodes
+
+    java, lib = java_binary(), ensure_jars().lib
+    template = fastboot.storage_template(java, lib)
+    node = cluster_nodes(3, 3700)[1]  # another size, node and cluster id than the template's
+    (tmp_path / "server.properties").write_text(render_properties(node, tmp_path / "data"))
+    cluster_id = new_cluster_id()
+    formatted = subprocess.run(
+        tool_command(java, lib, "kafka.tools.StorageTool",
+                     ["format", "-t", cluster_id, "-c", str(tmp_path / "server.properties")]),
+        capture_output=True, text=True, timeout=180)
+    assert formatted.returncode == 0, formatted.stdout + formatted.stderr
+    theirs = sorted(p.relative_to(tmp_path / "data") for p in (tmp_path / "data").rglob("*") if p.is_file())
+    copied = tmp_path / "copy"
+    fastboot.format_from_template(template, copied, cluster_id, node.node_id)
+    ours = sorted(p.relative_to(copied) for p in copied.rglob("*") if p.is_file())
+    assert ours == theirs
+    for path in ours:
+        if path.name == fastboot.META:
+            mine, tool = (parse_properties((root / path).read_text()) for root in (copied, tmp_path / "data"))
+            assert mine.keys() == tool.keys() and mine["cluster.id"] == tool["cluster.id"] == cluster_id
+            assert mine["node.id"] == tool["node.id"] == "2" and mine["directory.id"] != tool["directory.id"]
+        else:
+            assert _masked_batches((copied / path).read_bytes()) == _masked_batches((tmp_path / "data" / path).read_bytes())
+
+
+def test_a_short_lived_private_broker_from_the_template_and_archive_is_its_own_cluster():
+    from compose.config import DataDir
+    from scenarios.worlds.servers import PrivateBroker
+
+    broker = PrivateBroker()
+    try:
+        bootstrap = broker.start()
+        admin = AdminClient({"bootstrap.servers": bootstrap})  # kept: a collected client cancels its futures
+        cluster = admin.describe_cluster(request_timeout=30).result(40)
+        assert cluster.cluster_id == DataDir(broker.data.root).load_state().cluster_id
+        assert [n.id for n in cluster.nodes] == [1]
+        meta = parse_properties((broker.data.node(1).log_dirs / "meta.properties").read_text())
+        assert meta["cluster.id"] == cluster.cluster_id and meta["node.id"] == "1"
+        pid = processes.read_pid(broker.data.node(1).pid_file)
+        flags = processes.command_line(pid).split()
+        assert "-XX:TieredStopAtLevel=1" in flags and "-XX:+UseSerialGC" in flags
+        archive = next((f.partition("=")[2] for f in flags if f.startswith("-XX:SharedArchiveFile=")), None)
+        if archive:  # the JVM checked the archive against the JDK and the jars, and mapped it
+            assert archive in Path(f"/proc/{pid}/maps").read_text()
+        else:  # this machine's first start: it records the classes for the archive
+            assert any(f.startswith("-XX:DumpLoadedClassList=") for f in flags), flags
+        producer = Producer({"bootstrap.servers": bootstrap})
+        producer.produce(unique("fastboot-topic"), b"hello")
+        assert producer.flush(30) == 0
+    finally:
+        broker.stop()
+    assert not broker.root.exists()
