@@ -23,6 +23,7 @@ from services.port_errors import (
     GroupNotEmpty,
     InvalidConfig,
     InvalidRecord,
+    NotEnoughReplicas,
     OffsetOutOfRange,
     PartitionNotAssigned,
     PolicyViolation,
@@ -45,6 +46,7 @@ from services.port_types import (
     LogAppendTimeRecord,
     MemberDescription,
     OffsetReset,
+    PartitionInfo,
     PartitionLag,
     ProducerConfig,
     Record,
@@ -77,7 +79,7 @@ __all__ = [
     "Producer", "ProducerConfig", "ProducerFenced", "RebalanceCallback", "RebalanceInProgress", "Record",
     "RecordMetadata", "RecordTooLarge", "StateStore", "StoreConflict", "StoreError", "StoreTransaction",
     "StoreUnavailable", "TimestampType", "TopicAlreadyExists", "TopicPartition", "TopicSpec",
-    "TransactionStateError", "UnknownGroup", "UnknownTopic",
+    "TransactionStateError", "UnknownGroup", "UnknownTopic", "NotEnoughReplicas", "PartitionInfo",
 ]
 
 # ---------------------------------------------------------------- broker port
@@ -252,6 +254,10 @@ class Admin(Protocol):
         ...
 
     def describe_group(self, group_id: str) -> GroupDescription: ...
+
+    def describe_partitions(self, topics: Sequence[str]) -> list[PartitionInfo]:
+        """Leader, replicas and ISR of every partition of ``topics`` (kafka-topics --describe), sorted."""
+        ...
 
     def list_groups(self) -> list[str]: ...
 
