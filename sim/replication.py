@@ -99,7 +99,7 @@ class Replication:
         self.partitions: list[Replicas] = []
         self._next_start = 0
         self.lag_max_ms = cluster.broker.replica_lag_time_max_ms
-        self.plant_unclean_bug = False  # tests only: elect from outside the ISR although unclean is off
+        self.plant_unclean_bug = False  # tests only: elect the first live replica, in the ISR or not
 
     # ---------------------------------------------------------------- placement
     def alive(self) -> list[int]:
@@ -218,10 +218,12 @@ class Replication:
             if rep.leader is None:
                 continue
             end = rep.log.next_offset
+            leader_answers = self.nodes[rep.leader].responsive(now)
             for f in rep.followers:
-                if rep.leo[f] < end and self.nodes[f].up:
-                    times.append(max(rep.next_fetch[f], now + FETCH_GAP_MS))
-                    if f in rep.isr:
+                if rep.leo[f] < end:
+                    if leader_answers and self.nodes[f].responsive(now):  # else a pause's end or a restart wakes it
+                        times.append(max(rep.next_fetch[f], now + FETCH_GAP_MS))
+                    if f in rep.isr and leader_answers:
                         times.append(rep.caught_up_ms[f] + self.lag_max_ms + 1)
         times = [t for t in times if t > now]
         return min(times) if times else None
@@ -317,7 +319,11 @@ class Replication:
     def _elect(self, rep: Replicas) -> None:
         old = rep.leader
         clean = [r for r in rep.replicas if r in rep.isr and self._eligible(r)]
-        unclean = rep.log.settings.unclean_leader_election or self.plant_unclean_bug
+        if self.plant_unclean_bug:  # tests only: the first live replica, in sync or not
+            clean = [r for r in rep.replicas if self._eligible(r)][:1]
+            if clean and clean[0] not in rep.isr:
+                rep.isr = [clean[0]]
+        unclean = rep.log.settings.unclean_leader_election
         if clean:
             leader, how = clean[0], "clean"
         elif unclean and (live := [r for r in rep.replicas if self._eligible(r)]):
