@@ -18,6 +18,7 @@ from services.ports import (
     FencedInstance,
     GroupNotEmpty,
     InvalidConfig,
+    NotEnoughReplicas,
     OffsetOutOfRange,
     PolicyViolation,
     ProduceFailed,
@@ -96,6 +97,8 @@ SPECIFIC = {
     E.NON_EMPTY_GROUP: GroupNotEmpty,
     E.GROUP_ID_NOT_FOUND: UnknownGroup,
     E.POLICY_VIOLATION: PolicyViolation,
+    E.NOT_ENOUGH_REPLICAS: NotEnoughReplicas,
+    E.NOT_ENOUGH_REPLICAS_AFTER_APPEND: NotEnoughReplicas,
 }
 
 # Hosts that only exist inside a container network (docker compose service names).

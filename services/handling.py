@@ -78,6 +78,7 @@ class ServiceConfig:
     dedupe: bool = True  # False: a redelivered event is applied again (no processed-id check)
     startup: StartupPolicy | None = None  # None: no startup calls; the first step() subscribes
     codec: Codec = JSON  # how events become record values and back (services.codec)
+    acks: str = "all"  # the outbox producer's acks ("0", "1", "all"); idempotent only with "all"
 
 
 @dataclass(frozen=True, slots=True)

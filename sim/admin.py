@@ -86,7 +86,7 @@ class SimAdmin:
                 if rep is None:  # one broker, node 1, holds everything
                     out.append(PartitionInfo(name, p, 1, (1,), (1,), 0))
                 else:
-                    out.append(PartitionInfo(name, p, rep.leader, rep.replicas, rep.in_sync(), rep.epoch))
+                    out.append(PartitionInfo(name, p, rep.leader, rep.replicas, tuple(sorted(rep.isr)), rep.epoch))
         return out
 
     # ---------------------------------------------------------------- offsets and records

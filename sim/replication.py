@@ -61,7 +61,8 @@ class Node:
 class Replicas:
     """One partition's replica set: who holds it, who leads, who is in sync, how far each got."""
 
-    __slots__ = ("log", "replicas", "leader", "epoch", "isr", "leo", "caught_up_ms", "next_fetch")
+    __slots__ = ("log", "replicas", "leader", "epoch", "isr", "leo", "caught_up_ms", "next_fetch", "followers",
+                 "dirty")
 
     def __init__(self, log: PartitionLog, replicas: tuple[int, ...], now: int) -> None:
         self.log = log
@@ -72,11 +73,9 @@ class Replicas:
         self.leo = dict.fromkeys(replicas, 0)
         self.caught_up_ms = dict.fromkeys(replicas, now)
         self.next_fetch = dict.fromkeys(replicas, now)
+        self.followers = replicas[1:]
+        self.dirty = False  # on the replication's work list (a follower behind, or the ISR not full)
         log.hw = 0
-
-    @property
-    def followers(self) -> list[int]:
-        return [r for r in self.replicas if r != self.leader]
 
     def in_sync(self) -> tuple[int, ...]:
         return tuple(r for r in self.replicas if r in self.isr)
@@ -97,6 +96,7 @@ class Replication:
         self.cluster = cluster
         self.nodes = {n: Node(n) for n in range(1, brokers + 1)}
         self.partitions: list[Replicas] = []
+        self.dirty: list[Replicas] = []  # the partitions the tick must look at; the rest are settled
         self._next_start = 0
         self.lag_max_ms = cluster.broker.replica_lag_time_max_ms
         self.plant_unclean_bug = False  # tests only: elect the first live replica, in the ISR or not
@@ -114,6 +114,7 @@ class Replication:
         rep = Replicas(log, replicas, self.cluster.clock.now_ms())
         log.replicas = rep
         self.partitions.append(rep)
+        self.mark(rep)
         for r in replicas:
             if self.nodes[r].fenced or not self.nodes[r].up:
                 self._fence_replica(rep, r)
@@ -121,6 +122,12 @@ class Replication:
     def forget(self, logs: list[PartitionLog]) -> None:
         gone = {id(log) for log in logs}
         self.partitions = [p for p in self.partitions if id(p.log) not in gone]
+        self.dirty = [p for p in self.dirty if id(p.log) not in gone]
+
+    def mark(self, rep: Replicas) -> None:
+        if not rep.dirty:
+            rep.dirty = True
+            self.dirty.append(rep)
 
     # ---------------------------------------------------------------- the produce path
     def before_append(self, rep: Replicas, acks: str, now: int) -> None:
@@ -139,9 +146,9 @@ class Replication:
 
     def after_append(self, rep: Replicas, acks: str, now: int) -> None:
         """acks=all: every ISR follower fetches now, or the request times out (written, not acked)."""
+        self.mark(rep)
         if acks != "all":
             rep.update_hw()
-            self._wake()
             return
         behind = []
         for f in rep.isr:
@@ -153,7 +160,6 @@ class Replication:
                 behind.append(f)
         rep.update_hw()
         if behind:
-            self._wake()
             raise ProduceFailed(f"produce to {rep.log.topic}-{rep.log.partition}: in-sync replica(s) {_ids(behind)} "
                                 "did not fetch in time [REQUEST_TIMED_OUT]", retriable=True)
 
@@ -181,31 +187,38 @@ class Replication:
             elif node.fenced and node.up and not node.isolated and now >= node.paused_until:
                 node.fenced = False
                 self._unfenced(node.node_id)
-        for rep in self.partitions:
-            self._tick_partition(rep, now)
-
-    def _tick_partition(self, rep: Replicas, now: int) -> None:
-        if rep.leader is None:
+        if not self.dirty:
             return
+        settled = False
+        for rep in self.dirty:
+            if self._tick_partition(rep, now):
+                rep.dirty = False
+                settled = True
+        if settled:
+            self.dirty = [rep for rep in self.dirty if rep.dirty]
+
+    def _tick_partition(self, rep: Replicas, now: int) -> bool:
+        """Followers fetch, the leader shrinks and expands the ISR; True once nothing is left to do."""
+        if rep.leader is None:
+            return True  # offline: a restart or an election puts it back on the list
         end = rep.log.next_offset
-        for f in rep.replicas:
-            if f == rep.leader:
-                continue
-            if rep.leo[f] < end and self._can_fetch(f, rep, now):
+        leo, nodes = rep.leo, self.nodes
+        for f in rep.followers:
+            if leo[f] < end and self._can_fetch(f, rep, now):
                 self._fetch(rep, f, now)
-            elif rep.leo[f] >= end:
-                rep.caught_up_ms[f] = now
-        if self.nodes[rep.leader].responsive(now):  # the leader shrinks and expands its ISR
+        if nodes[rep.leader].responsive(now):  # the leader shrinks and expands its ISR
             for f in list(rep.isr):
-                if f != rep.leader and now - rep.caught_up_ms[f] > self.lag_max_ms:
+                if f != rep.leader and leo[f] < end and now - rep.caught_up_ms[f] > self.lag_max_ms:
                     rep.isr.remove(f)
                     self._emit("isr_shrink", rep, replica=f, why="replica.lag.time.max.ms")
-            for f in rep.followers:
-                node = self.nodes[f]
-                if f not in rep.isr and node.up and not node.fenced and rep.leo[f] >= rep.log.hw:
-                    rep.isr.append(f)
-                    self._emit("isr_expand", rep, replica=f)
+            if len(rep.isr) < len(rep.replicas):
+                for f in rep.followers:
+                    node = nodes[f]
+                    if f not in rep.isr and node.up and not node.fenced and leo[f] >= rep.log.hw:
+                        rep.isr.append(f)
+                        self._emit("isr_expand", rep, replica=f)
         rep.update_hw()
+        return all((leo[f] >= end and f in rep.isr) or not nodes[f].up for f in rep.followers)
 
     def next_deadline(self, now: int) -> int | None:
         times = []
@@ -214,7 +227,7 @@ class Replication:
                 times.append(node.paused_until)
                 if not node.fenced:
                     times.append(node.paused_since + BROKER_SESSION_TIMEOUT_MS)
-        for rep in self.partitions:
+        for rep in self.dirty:
             if rep.leader is None:
                 continue
             end = rep.log.next_offset
@@ -230,7 +243,7 @@ class Replication:
 
     def pending(self, now: int) -> bool:
         """Followers that can catch up now (not the ones waiting for a pause or a restart)."""
-        for rep in self.partitions:
+        for rep in self.dirty:
             if rep.leader is None:
                 continue
             end = rep.log.next_offset
@@ -239,13 +252,14 @@ class Replication:
                 return True
         return False
 
-    def _wake(self) -> None:
-        self.cluster.bump()
-
     # ---------------------------------------------------------------- faults
     def crash(self, node_id: int) -> None:
         node = self._node(node_id)
         node.up = False
+        now = self.cluster.clock.now_ms()
+        for rep in self.partitions:  # it fetched until now if it was caught up
+            if node_id in rep.replicas and rep.leo[node_id] >= rep.log.next_offset:
+                rep.caught_up_ms[node_id] = now
         self._fence(node_id, "crashed")
 
     def restart(self, node_id: int) -> None:
@@ -255,6 +269,7 @@ class Replication:
         for rep in self.partitions:
             if node_id in rep.replicas:
                 rep.next_fetch[node_id] = now
+                self.mark(rep)
         node.fenced = False
         self._emit_node("broker_restarted", node_id)
         self._unfenced(node_id)
@@ -263,10 +278,12 @@ class Replication:
         node = self._node(node_id)
         now = self.cluster.clock.now_ms()
         node.paused_since, node.paused_until = now, now + int(ms)
+        self._mark_node(node_id)
         self._emit_node("broker_paused", node_id, until=node.paused_until)
 
     def slow(self, node_id: int, ms: int) -> None:
         self._node(node_id).slow_ms = int(ms)
+        self._mark_node(node_id)
         self._emit_node("broker_slow", node_id, ms=int(ms))
 
     def isolate(self, node_id: int) -> None:
@@ -276,10 +293,16 @@ class Replication:
     def heal(self, node_id: int) -> None:
         node = self._node(node_id)
         node.isolated, node.slow_ms, node.paused_until = False, 0, -1
+        self._mark_node(node_id)
         self._emit_node("broker_healed", node_id)
         if node.up and node.fenced:
             node.fenced = False
             self._unfenced(node_id)
+
+    def _mark_node(self, node_id: int) -> None:
+        for rep in self.partitions:
+            if node_id in rep.replicas:
+                self.mark(rep)
 
     def _node(self, node_id: int) -> Node:
         node = self.nodes.get(node_id)
@@ -296,6 +319,7 @@ class Replication:
                 self._fence_replica(rep, node_id)
 
     def _fence_replica(self, rep: Replicas, node_id: int) -> None:
+        self.mark(rep)
         if node_id in rep.isr and len(rep.isr) > 1:
             rep.isr.remove(node_id)
             self._emit("isr_shrink", rep, replica=node_id, why="fenced")
@@ -307,6 +331,7 @@ class Replication:
         for rep in self.partitions:
             if node_id not in rep.replicas:
                 continue
+            self.mark(rep)
             if rep.leader is None:
                 self._elect(rep)
             elif node_id != rep.leader:
@@ -336,6 +361,7 @@ class Replication:
                 self._emit("partition_offline", rep, was=old)
             return
         rep.leader = leader
+        rep.followers = tuple(r for r in rep.replicas if r != leader)
         rep.epoch += 1
         kept = rep.leo[leader]
         lost = rep.log.next_offset - kept

@@ -44,6 +44,11 @@ STEP_OPS: dict[str, tuple[str, ...]] = {
     "snapshot": ("label",),
     "compare_cli_lag": ("service", "topic"),
     "redrive": ("topic", "partition", "offset", "max_redrives"),
+    "broker_kill": ("topic", "partition", "role"),  # kill -9 the broker(s) in that role for the partition
+    "broker_pause": ("topic", "partition", "role", "ms"),  # SIGSTOP them for ms (a long GC pause)
+    "broker_start": ("which",),  # the n-th broker killed (1: the first) or "last" comes back
+    "describe": ("topic",),  # leader, replicas and ISR of every partition (kafka-topics --describe)
+    "probe": (),  # one record with the services' acks and no retries, to a topic like theirs: the broker's answer
 }
 Expect = Literal["fixed", "symptom"]
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scenarios.engine.model import Check, Expect, Phase, Script
-from services.ports import Record
+from services.ports import PartitionInfo, Record
 
 LagSamples = list[tuple[int, dict[int, int]]]  # (ms since the phase began, partition -> lag)
 
@@ -73,6 +73,10 @@ class Observation:
     step_errors: list[str] = field(default_factory=list)  # steps the broker refused (e.g. an inject)
     cli_lag: dict[str, Any] | None = None  # kafka-consumer-groups' LAG next to our own readings
     redrives: list[dict[str, Any]] = field(default_factory=list)
+    describes: list[tuple[int, list[PartitionInfo]]] = field(default_factory=list)  # (ms, partitions) per describe
+    acked: dict[str, set[str]] = field(default_factory=dict)  # topic -> event ids the services' producers had acked
+    produce_errors: list[str] = field(default_factory=list)  # what the broker answered a producer, first of each kind
+    probes: list[tuple[int, str]] = field(default_factory=list)  # (ms, "" or the broker's refusal) per probe step
     run_prefix: str = ""  # kafka: the kl-<run>- prefix of this phase's topics, groups and schemas
     logical_topic: Callable[[str], str] = str
     started_ms: int = 0

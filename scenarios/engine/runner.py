@@ -19,6 +19,7 @@ from scenarios.engine.world import NotAvailable, World
 from services.ports import BrokerError
 
 FAULTS = ("crash", "restart", "scale", "slow", "broker_down", "lose_ack", "heal")
+BROKER_FAULTS = ("broker_kill", "broker_pause", "broker_start")  # one broker of a replicated cluster
 
 
 def play_phase(phase: Phase, world: World) -> Observation:
@@ -135,6 +136,18 @@ def _apply(step: Step, world: World, obs: Observation) -> None:
         obs.redrives.append(result)
         _note(world, obs, "step", f"dlq redrive {step.get('topic')}",
               f"{result['sent']} redriven, {len(result['refused'])} refused")
+    elif op in BROKER_FAULTS:
+        _note(world, obs, "fault", op, world.broker_fault(step))
+    elif op == "describe":
+        rows = world.describe(step.get("topic", "orders"))
+        obs.describes.append((world.now_ms() - obs.started_ms, rows))
+        _note(world, obs, "step", f"describe {step.get('topic', 'orders')}", " | ".join(
+            f"p{r.partition} leader {'none' if r.leader is None else r.leader} "
+            f"replicas {','.join(map(str, r.replicas))} isr {','.join(map(str, r.isr)) or '-'}" for r in rows))
+    elif op == "probe":
+        answer = world.probe()
+        obs.probes.append((world.now_ms() - obs.started_ms, answer))
+        _note(world, obs, "step", "probe", f"refused: {answer}" if answer else "acknowledged")
     elif op in FAULTS:
         world.fault(step)
         if op == "scale":

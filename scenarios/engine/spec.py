@@ -40,6 +40,7 @@ class ServiceSpec(_Spec):
     max_records: int = Field(500, ge=1)
     subscribe: tuple[TopicName, ...] | None = None
     startup: StartupSpec | None = None
+    acks: Literal["0", "1", "all"] = "all"  # the outbox producer's acks
 
 
 class WorldSpec(_Spec):
@@ -50,6 +51,9 @@ class WorldSpec(_Spec):
     bootstrap: str | None = None  # what the services' clients bootstrap with; None: the world's own
     deferred: tuple[Component, ...] = ()  # started by a ``start`` step, not when the world opens
     client_timeout_s: float = Field(15.0, gt=0)  # kafka: bound on each admin request of the services
+    brokers: Literal[1, 3] = 1  # 3: a replicated cluster (sim: three simulated brokers; kafka: a private one)
+    replication_factor: int = Field(1, ge=1, le=3)  # of the saga topics
+    topic_config: dict[str, str] = Field(default_factory=dict)  # e.g. min.insync.replicas, for every saga topic
 
     def service(self, kind: str) -> ServiceSpec:
         return self.per_kind.get(kind, self.services)  # type: ignore[call-overload]

@@ -17,6 +17,7 @@ from scenarios.engine.spec import WorldSpec
 from scenarios.engine.world import NotAvailable
 from scenarios.ops import dlq
 from scenarios.ops.readback import read_topics
+from scenarios.worlds.brokers import ClusterSteps
 from scenarios.worlds.wiretap import Wiretap
 from services.events import Topics
 from services.handling import ServiceConfig, StartupPolicy
@@ -30,7 +31,7 @@ TOPIC_NAMES = ("orders", "payments", "inventory")
 BLOCKED_GIVE_UP_MS = 5_000  # a partition stopped at the same record this long (no DLQ) will stay stopped
 
 
-class ShopWorld:
+class ShopWorld(ClusterSteps):
     mode = "?"
     poll_timeout_s = 0.0  # the services' poll timeout: 0 on virtual time
     session_timeout_ms = 45_000
@@ -56,6 +57,7 @@ class ShopWorld:
         self._dying: set[str] = set()  # crashed at the fault point of their next step
         self.on_sample: Callable[[int, dict[str, LagSamples]], None] | None = None  # e.g. a live lag table
         self.started_ms = clock.now_ms()
+        self._init_cluster()
 
     # ------------------------------------------------------------ building
     def service_config(self, kind: str) -> ServiceConfig:
@@ -65,7 +67,7 @@ class ShopWorld:
         return ServiceConfig(max_records=s.max_records, poll_timeout_s=self.poll_timeout_s, topics=self.topics,
                              group_prefix=self.prefix, session_timeout_ms=self.session_timeout_ms,
                              subscribe=s.subscribe, work_ms=s.work_ms, dead_letter=s.dead_letter, dedupe=s.dedupe,
-                             startup=startup)
+                             startup=startup, acks=s.acks)
 
     def per_kind(self) -> dict[str, ServiceConfig]:
         return {kind: self.service_config(kind) for kind in KINDS}
@@ -279,6 +281,8 @@ class ShopWorld:
         obs.rebalances = [replace(r, at_ms=r.at_ms - self.started_ms) for r in self.tap.rebalances]
         obs.redeliveries = dict(self.tap.redeliveries)
         obs.run_prefix = self.prefix
+        obs.acked = {self.logical(t): set(ids) for t, ids in sorted(self.tap.acked.items())}
+        obs.produce_errors = list(self.tap.produce_errors)
 
     # ------------------------------------------------------------ dead letters
     def redrive(self, topic: str, partition: int | None, offset: int | None, max_redrives: int) -> dict[str, Any]:
