@@ -12,7 +12,7 @@ None and costs nothing here. The model, as KRaft does it:
   paused, down or partitioned from the leader). A follower not caught up for
   ``replica.lag.time.max.ms`` leaves the ISR; one that reaches the high watermark rejoins it.
 - ``acks=all`` is refused with NOT_ENOUGH_REPLICAS while the ISR is smaller than
-  ``min.insync.replicas``; the ack waits for every ISR member, and when one cannot fetch now the
+  ``min.insync.replicas`` (capped at the replication factor, as Kafka's effective min ISR is); the ack waits for every ISR member, and when one cannot fetch now the
   request times out (the batch is in the leader's log, the producer is told it failed: a retry
   writes it again). ``acks=1`` is answered by the leader alone: what no follower fetched yet is lost
   if the leader dies and an ISR follower takes over.
@@ -139,7 +139,7 @@ class Replication:
         if not self.nodes[rep.leader].responsive(now):
             raise BrokerUnavailable(f"produce to {tp}: leader {rep.leader} did not answer [REQUEST_TIMED_OUT]")
         if acks == "all":
-            min_isr = rep.log.settings.min_insync_replicas
+            min_isr = min(rep.log.settings.min_insync_replicas, len(rep.replicas))  # Kafka caps it at the RF
             if len(rep.isr) < min_isr:
                 raise NotEnoughReplicas(f"produce to {tp}: Broker: Not enough in-sync replicas: ISR {_ids(rep.in_sync())} "
                                         f"is smaller than min.insync.replicas={min_isr} [NOT_ENOUGH_REPLICAS]")

@@ -52,7 +52,10 @@ class ClusterSteps:
                                            dict(self.spec.topic_config))], exist_ok=True)
 
     def describe(self, topic: str) -> list[PartitionInfo]:
-        rows = self.admin().describe_partitions([self.physical(topic)])  # type: ignore[attr-defined]
+        # A fresh admin each time: a long-lived librdkafka admin client kept failing DescribeTopics after
+        # the broker it had been talking to was killed (seen on 4.4 with librdkafka 2.16).
+        admin = self.broker.admin() if self.spec.brokers > 1 else self.admin()  # type: ignore[attr-defined]
+        rows = admin.describe_partitions([self.physical(topic)])  # type: ignore[attr-defined]
         return [replace(r, topic=topic) for r in rows]
 
     # ------------------------------------------------------------ steps

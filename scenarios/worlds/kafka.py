@@ -30,6 +30,7 @@ from scenarios.engine.spec import WorldSpec
 from scenarios.engine.world import NotAvailable, WorldError
 from scenarios.settings import Settings
 from scenarios.worlds.base import ShopWorld
+from scenarios.worlds.cluster import PrivateCluster
 from scenarios.worlds.kafka_cli import COMMITTED_TIMEOUT_S, compare_with_cli
 from scenarios.worlds.kafka_logs import LibrdkafkaLines
 from scenarios.worlds.servers import PrivateBroker, Server
@@ -71,9 +72,14 @@ class KafkaWorld(ShopWorld):
         self._readings: list[threading.Thread] = []
         self.errors: list[str] = []
         self.private: PrivateBroker | None = None
+        self.cluster: PrivateCluster | None = None  # a replicated world's own three nodes
         prefix = f"kl-{self.run_id}-"
         try:
             bootstrap = settings.bootstrap
+            if spec.brokers > 1:
+                self.cluster = PrivateCluster()
+                self.servers.append(self.cluster)
+                bootstrap = self.cluster.start()
             if "broker" in spec.deferred:
                 self.private = PrivateBroker()
                 self.servers.append(self.private)
@@ -85,7 +91,9 @@ class KafkaWorld(ShopWorld):
             services = self._services = root.kafka_broker(spec.bootstrap or bootstrap, timeout_s=spec.client_timeout_s,
                                                           client_prefix=f"kafkalab-{self.run_id}")
             if self.private is None:
-                ensure_topics(observer.admin(), spec.partitions, self.topics)
+                ensure_topics(observer.admin(), spec.partitions, self.topics, replication_factor=spec.replication_factor,
+                              config=spec.topic_config)
+                self.cluster_topics(observer.admin())
             self.shop = root.shop(TappedBroker(services, self.tap), root.postgres_stores(settings, suffix=f"_{self.run_id}"),
                                   self.clock, root.random_ids(), config=self.service_config("order"),
                                   per_kind=self.per_kind(), instances=spec.instances,
@@ -138,6 +146,25 @@ class KafkaWorld(ShopWorld):
         thread = threading.Thread(target=loop, name=f"{self.prefix}{service.name}", daemon=True)
         self._threads[service.name] = (thread, stop)
         thread.start()
+
+    # ------------------------------------------------------------ brokers of the private cluster
+    def kill_broker(self, node_id: int) -> None:
+        if self.cluster is None:
+            super().kill_broker(node_id)
+        else:
+            self.cluster.kill(node_id)
+
+    def pause_broker(self, node_id: int, ms: int) -> None:
+        if self.cluster is None:
+            super().pause_broker(node_id, ms)
+        else:
+            self.cluster.pause(node_id, ms)
+
+    def start_broker(self, node_id: int) -> None:
+        if self.cluster is None:
+            super().start_broker(node_id)
+        else:
+            self.cluster.start_node(node_id)
 
     def die(self, service: EventService) -> None:
         """In-process, a crash can skip the commit but not the LeaveGroup: the partitions move at once,

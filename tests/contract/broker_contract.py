@@ -18,7 +18,8 @@ from tests.contract.broker_cases_group import GroupCases
 from tests.contract.broker_cases_log import LogCases
 from tests.contract.broker_cases_log_admin import LogAdminCases
 from tests.contract.broker_cases_records import RecordCases
+from tests.contract.broker_cases_replication import ReplicationCases
 
 
-class BrokerContract(LogCases, GroupCases, RecordCases, ConsumerCases, LogAdminCases):
+class BrokerContract(LogCases, GroupCases, RecordCases, ConsumerCases, LogAdminCases, ReplicationCases):
     """Every case; a leg subclasses this and fills in the harness hooks."""

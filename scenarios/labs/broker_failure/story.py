@@ -24,14 +24,15 @@ from scenarios.engine.spec import ServiceSpec, WorldSpec
 from scenarios.engine.steps import quiet
 
 TOPIC = "orders"
-PAUSE_MS = 4_000  # shorter than the broker session timeout (9 s): the paused followers stay in the ISR
+PAUSE_MS = 8_000  # shorter than the broker session timeout (9 s): the paused followers stay in the ISR
 # How long to let the cluster act. A real cluster fences a killed broker after broker.session.timeout.ms
 # (9 s) before the leader moves, and a restarted node needs a JVM start; the simulated controller acts at
 # once. Same steps in both worlds, the simulator just waits less (its virtual seconds cost CPU).
-WAITS_MS = {True: {"fence": 15_000, "restart": 25_000, "quiet": 45_000},
-            False: {"fence": 3_000, "restart": 3_000, "quiet": 8_000}}
+# "resume": the paused followers wake, the killed leader is fenced and one of them leads.
+WAITS_MS = {True: {"resume": 18_000, "fence": 15_000, "restart": 25_000, "quiet": 45_000},
+            False: {"resume": PAUSE_MS, "fence": 3_000, "restart": 3_000, "quiet": 8_000}}
 REFUSED = "NOT_ENOUGH_REPLICAS"
-ORDERS = 35  # the three loads
+ORDERS = 31  # the three loads
 
 
 class BrokerFailureKnobs(Knobs):
@@ -59,9 +60,9 @@ def story(knobs: BrokerFailureKnobs, ctx: LabContext) -> list[Phase]:
         Step("advance", {"ms": 1_000}),
         *describe("before"),
         Step("broker_pause", {"topic": TOPIC, "partition": 0, "role": "followers", "ms": PAUSE_MS}),
-        Step("load", {**load, "rate": 10, "count": 10}),
+        Step("load", {**load, "rate": 10, "count": 6}),  # well inside the pause, also on a busy machine
         Step("broker_kill", {"topic": TOPIC, "partition": 0, "role": "leader"}),
-        Step("advance", {"ms": wait["fence"]}),
+        Step("advance", {"ms": wait["resume"]}),
         *describe("leader killed"),
         Step("broker_kill", {"topic": TOPIC, "partition": 0, "role": "leader"}),
         Step("advance", {"ms": wait["fence"]}),
@@ -125,10 +126,15 @@ def _hint(knobs: BrokerFailureKnobs) -> str:
 def checks(observed: Observed, knobs: BrokerFailureKnobs, ctx: LabContext) -> list[Check]:
     obs = observed[0]
     hint = _hint(knobs)
-    refused = [answer for _, answer in obs.probes if REFUSED in answer]
+    answers = [answer for _, answer in obs.probes]
+    # Three combined KRaft nodes with two down have no controller quorum: nothing shrinks the ISR, so a
+    # real cluster lets acks=all writes time out instead of refusing them. Either way none is acknowledged.
+    refused = [a for a in answers if REFUSED in a or (ctx.real_time and a)]
+    name = ("with one broker left, acks=all writes are not acknowledged (NOT_ENOUGH_REPLICAS, or a timeout "
+            "without a controller quorum)" if ctx.real_time else
+            "with one broker left, acks=all writes are refused (NOT_ENOUGH_REPLICAS), not kept on one copy")
     found = [lost_check(obs, hint),
-             check("with one broker left, acks=all writes are refused (NOT_ENOUGH_REPLICAS), not kept on one copy",
-                   bool(refused), (refused or [a or "acknowledged" for _, a in obs.probes] or ["no probe"])[0][:160],
+             check(name, bool(refused), (refused or [a or "acknowledged" for a in answers] or ["no probe"])[0][:200],
                    hint)]
     before, after = leader_moves(obs)
     found.append(check("the leader of orders-0 moved to a replica in sync when its broker died",
