@@ -31,6 +31,7 @@ class ClusterSteps:
     def _init_cluster(self) -> None:
         self.killed: list[int] = []  # in the order they were killed
         self.started: list[int] = []
+        self.describe_admins: list[Any] = []
 
     def kill_broker(self, node_id: int) -> None:
         raise NotAvailable("broker_kill", self.mode, "this world has one broker (world.brokers = 3 replicates)")
@@ -54,7 +55,13 @@ class ClusterSteps:
     def describe(self, topic: str) -> list[PartitionInfo]:
         # A fresh admin each time: a long-lived librdkafka admin client kept failing DescribeTopics after
         # the broker it had been talking to was killed (seen on 4.4 with librdkafka 2.16).
-        admin = self.broker.admin() if self.spec.brokers > 1 else self.admin()  # type: ignore[attr-defined]
+        # They are kept until the world closes: an AdminClient collected in librdkafka's own thread aborts
+        # the process (confluent-kafka-python PR #2131).
+        if self.spec.brokers > 1:
+            admin = self.broker.admin()
+            self.describe_admins.append(admin)
+        else:
+            admin = self.admin()  # type: ignore[attr-defined]
         rows = admin.describe_partitions([self.physical(topic)])  # type: ignore[attr-defined]
         return [replace(r, topic=topic) for r in rows]
 

@@ -23,7 +23,8 @@ from compose.runtime import LauncherError, broker_command, ensure_jars, java_bin
 from compose.topology import bootstrap_servers, cluster_nodes
 
 NODES = 3
-PORT_OFFSETS = tuple(range(1000, 5001, 500))  # like private brokers; a cluster's nodes sit 100 ports apart
+# Not the private brokers' range (1000..5000): two labs at once must not pick the same ports.
+PORT_OFFSETS = tuple(range(11_000, 16_001, 500))
 READY_TIMEOUT_S = 180.0
 DIR_PREFIX = "kafkalab-cluster-"
 OWNER_FILE = "owner.pid"

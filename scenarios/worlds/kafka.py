@@ -301,8 +301,9 @@ class KafkaWorld(ShopWorld):
             shop = getattr(self, "shop", None)
             if shop is not None:
                 shop.close()
-                if not self.keep or self.private is not None:  # a private broker's run cannot be looked at later
-                    if self.private is None:  # a private broker's data is wiped with it
+                own = self.private is not None or self.cluster is not None
+                if not self.keep or own:  # a private broker's run cannot be looked at later
+                    if not own:  # a private broker's data is wiped with it
                         _delete_topics(self.broker, self.prefix)
                     for store in shop.stores.values():
                         with contextlib.suppress(StoreError):
@@ -310,6 +311,8 @@ class KafkaWorld(ShopWorld):
                 for store in shop.stores.values():
                     store.close()
         finally:
+            getattr(self, "describe_admins", []).clear()
+            gc.collect()  # here, in this thread, not in librdkafka's (see _run)
             for server in self.servers:
                 server.stop()
             self.servers.clear()

@@ -29,7 +29,7 @@ PAUSE_MS = 8_000  # shorter than the broker session timeout (9 s): the paused fo
 # (9 s) before the leader moves, and a restarted node needs a JVM start; the simulated controller acts at
 # once. Same steps in both worlds, the simulator just waits less (its virtual seconds cost CPU).
 # "resume": the paused followers wake, the killed leader is fenced and one of them leads.
-WAITS_MS = {True: {"resume": 18_000, "fence": 15_000, "restart": 25_000, "quiet": 45_000},
+WAITS_MS = {True: {"resume": 30_000, "fence": 15_000, "restart": 25_000, "quiet": 45_000},
             False: {"resume": PAUSE_MS, "fence": 3_000, "restart": 3_000, "quiet": 8_000}}
 REFUSED = "NOT_ENOUGH_REPLICAS"
 ORDERS = 31  # the three loads
