@@ -45,7 +45,7 @@ def test_scenario_list_names_the_saga_labs_first_as_json(capsys):
     assert code == 0
     items = json.loads(out)["scenarios"]
     assert [s["name"] for s in items] == ["happy-path", "stock-rollback", "poison-pill", "chaos", "connectivity",
-                                          "startup-race", "consumer-lag"]
+                                          "startup-race", "consumer-lag", "broker-failure"]
     assert all(set(s) == {"name", "summary"} and s["summary"] for s in items)
 
 
@@ -140,7 +140,8 @@ def test_run_all_runs_every_lab_and_exits_zero_when_all_pass(capsys, demos, monk
     code, out = in_process(capsys, "scenario", "run-all", "--json")
     payload = json.loads(out)
     assert played == [r["scenario"] for r in payload["results"]] == [
-        "happy-path", "stock-rollback", "poison-pill", "chaos", "connectivity", "startup-race", "consumer-lag"]
+        "happy-path", "stock-rollback", "poison-pill", "chaos", "connectivity", "startup-race", "consumer-lag",
+        "broker-failure"]
     assert payload["passed"] is True and code == 0
 
 

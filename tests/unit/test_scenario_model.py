@@ -24,7 +24,7 @@ def test_every_lab_script_round_trips_through_json(name):
 
 def test_the_registry_finds_every_lab_folder_in_teaching_order():
     assert list(labs.LABS) == ["happy-path", "stock-rollback", "poison-pill", "chaos", "connectivity",
-                               "startup-race", "consumer-lag"]
+                               "startup-race", "consumer-lag", "broker-failure"]
 
 
 def test_chaos_steps_depend_only_on_the_seed():
