@@ -33,7 +33,7 @@ from services.shop import KINDS, ensure_topics
 PERIOD_MS = 10  # each instance polls every 10 virtual ms when it has nothing to do
 QUIET_DEADLINE_MS = 600_000  # ten virtual minutes: longer than any session timeout or broker outage
 SETTLE_TICK_MS = 1_000  # idle but not settled: let timers (session timeouts, outages) move on
-READ_BACK_MS = 10_000  # reading topics back gives up after 10 virtual seconds (the kafka world after 60 s)
+READ_BACK_MS = 5_000  # reading topics back gives up after 5 virtual seconds (the kafka world after 60 s)
 
 
 class SimWorld(ShopWorld):

@@ -158,7 +158,7 @@ class ReplicationMachine(RuleBasedStateMachine):
 
 
 ReplicationMachine.TestCase.settings = settings(
-    max_examples=min(settings.default.max_examples, 25), stateful_step_count=30, deadline=None,
+    max_examples=min(settings.default.max_examples, 15), stateful_step_count=30, deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestReplicationMachine = ReplicationMachine.TestCase
