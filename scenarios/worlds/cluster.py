@@ -45,8 +45,20 @@ class PrivateCluster:
         self._lock = threading.Lock()
 
     def start(self) -> str:
+        """Launch the three nodes and wait until they are ready; once more on other ports if that fails
+        (another lab may have taken these meanwhile, or a JVM died on a crowded machine)."""
         self.launched = True
-        launcher.up(NODES, wait=True, timeout=READY_TIMEOUT_S, data=self.data, port_offset=self.offset)
+        try:
+            launcher.up(NODES, wait=True, timeout=READY_TIMEOUT_S, data=self.data, port_offset=self.offset)
+        except LauncherError as first:
+            launcher.down(data=self.data, wipe=True)
+            self.offset = _free_offset(avoid=self.offset)
+            self.bootstrap = bootstrap_servers(NODES, self.offset)
+            self.data = DataDir(self.root / "kafka")
+            try:
+                launcher.up(NODES, wait=True, timeout=READY_TIMEOUT_S, data=self.data, port_offset=self.offset)
+            except LauncherError as second:
+                raise LauncherError(f"{second} (and before that: {first})") from None
         return self.bootstrap
 
     def _pid(self, node_id: int) -> int:
@@ -114,8 +126,8 @@ def _stop_orphans() -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _free_offset() -> int:
-    free = [offset for offset in PORT_OFFSETS if not any(
+def _free_offset(avoid: int | None = None) -> int:
+    free = [offset for offset in PORT_OFFSETS if offset != avoid and not any(
         processes.port_in_use(p) for node in cluster_nodes(NODES, offset) for p in node.ports.values())]
     if not free:
         raise LauncherError(f"no free ports for a private three-node cluster at offsets {PORT_OFFSETS}")
