@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import confluent_kafka
-from confluent_kafka import ConsumerGroupState, IsolationLevel, KafkaError, KafkaException
+from confluent_kafka import ConsumerGroupState, IsolationLevel, KafkaError, KafkaException, TopicCollection
 from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
 
 from adapters.kafka_admin_log import LogAdmin
@@ -18,6 +18,7 @@ from services.ports import (
     BrokerUnavailable,
     GroupDescription,
     MemberDescription,
+    PartitionInfo,
     PartitionLag,
     TopicAlreadyExists,
     TopicPartition,
@@ -129,6 +130,18 @@ class KafkaAdmin(LogAdmin):
         return [
             PartitionLag(tp.topic, tp.partition, committed.get(tp), end) for tp, end in sorted(ends.items())
         ]
+
+    def describe_partitions(self, topics: Sequence[str]) -> list[PartitionInfo]:
+        """DescribeTopics: leader, replicas and ISR per partition (no leader epoch: the client omits it)."""
+        futures = self._admin.describe_topics(TopicCollection(sorted(topics)), request_timeout=self._timeout)
+        out = []
+        for name, future in sorted(futures.items()):
+            desc = self._result(future, f"describe topic {name}")
+            for p in desc.partitions:
+                leader = p.leader.id if p.leader is not None and p.leader.id >= 0 else None
+                out.append(PartitionInfo(name, p.id, leader, tuple(n.id for n in p.replicas),
+                                         tuple(sorted(n.id for n in p.isr))))
+        return sorted(out, key=lambda i: (i.topic, i.partition))
 
     # ------------------------------------------------------------ groups
 

@@ -18,6 +18,7 @@ from services.ports import (
     FencedInstance,
     GroupNotEmpty,
     InvalidConfig,
+    NotEnoughReplicas,
     OffsetOutOfRange,
     PolicyViolation,
     ProduceFailed,
@@ -98,6 +99,8 @@ SPECIFIC = {
     E.GROUP_ID_NOT_FOUND: UnknownGroup,
     E.POLICY_VIOLATION: PolicyViolation,
     E.UNRELEASED_INSTANCE_ID: UnreleasedInstance,
+    E.NOT_ENOUGH_REPLICAS: NotEnoughReplicas,
+    E.NOT_ENOUGH_REPLICAS_AFTER_APPEND: NotEnoughReplicas,
 }
 
 # Hosts that only exist inside a container network (docker compose service names).

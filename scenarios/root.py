@@ -44,8 +44,8 @@ class WallClock:
 # ---------------------------------------------------------------- the simulated world
 
 
-def sim_world(seed: int, *, trace: bool = True) -> World:
-    return World(seed, trace=trace)
+def sim_world(seed: int, *, trace: bool = True, brokers: int = 1) -> World:
+    return World(seed, trace=trace, brokers=brokers)
 
 
 def sim_broker(world: World) -> SimBroker:

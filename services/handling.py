@@ -88,6 +88,7 @@ class ServiceConfig:
     # True: a polled batch is handled in ONE store transaction (falls back to one per record when a
     # record fails, is poison or the store is down); False: one per record, as the simulator's labs do.
     batch_transactions: bool = False
+    acks: str = "all"  # the outbox producer's acks ("0", "1", "all"); idempotent only with "all"
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,14 @@ class RecordTooLarge(ProduceFailed):
         super().__init__(message, retriable=False)
 
 
+class NotEnoughReplicas(ProduceFailed):
+    """acks=all while fewer replicas are in sync than the topic's min.insync.replicas; nothing was
+    written. Retriable: it succeeds once enough replicas are back in sync."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retriable=True)
+
+
 class ProducerFenced(ProduceFailed):
     """A newer producer with the same transactional id took over; this one can never send again."""
 

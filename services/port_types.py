@@ -155,6 +155,24 @@ class TopicSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class PartitionInfo:
+    """One partition as ``kafka-topics --describe`` shows it: leader (None: offline), replicas, ISR."""
+
+    topic: str
+    partition: int
+    leader: int | None
+    replicas: tuple[int, ...]
+    isr: tuple[int, ...]
+    leader_epoch: int | None = None  # None where the client does not report it
+
+    def describe(self) -> str:
+        ids = lambda xs: ",".join(map(str, xs))  # noqa: E731
+        leader = "none" if self.leader is None else self.leader
+        return (f"Topic: {self.topic}\tPartition: {self.partition}\tLeader: {leader}\t"
+                f"Replicas: {ids(self.replicas)}\tIsr: {ids(self.isr)}")
+
+
+@dataclass(frozen=True, slots=True)
 class ConfigEntry:
     """One topic config as the broker describes it: set on the topic, or the broker's default."""
 

@@ -23,6 +23,7 @@ from services.port_errors import (
     GroupNotEmpty,
     InvalidConfig,
     InvalidRecord,
+    NotEnoughReplicas,
     OffsetOutOfRange,
     PartitionNotAssigned,
     PolicyViolation,
@@ -47,6 +48,7 @@ from services.port_types import (
     LogAppendTimeRecord,
     MemberDescription,
     OffsetReset,
+    PartitionInfo,
     PartitionLag,
     ProducerConfig,
     Record,
@@ -82,6 +84,7 @@ __all__ = [
     "StoreUnavailable", "TimestampType", "TopicAlreadyExists", "TopicPartition", "TopicSpec",
     "TransactionStateError", "UnknownGroup", "UnknownTopic",
     "GroupProtocol", "RemoteAssignor", "UnreleasedInstance",
+    "TransactionStateError", "UnknownGroup", "UnknownTopic", "NotEnoughReplicas", "PartitionInfo",
 ]
 
 # ---------------------------------------------------------------- broker port
@@ -256,6 +259,10 @@ class Admin(Protocol):
         ...
 
     def describe_group(self, group_id: str) -> GroupDescription: ...
+
+    def describe_partitions(self, topics: Sequence[str]) -> list[PartitionInfo]:
+        """Leader, replicas and ISR of every partition of ``topics`` (kafka-topics --describe), sorted."""
+        ...
 
     def list_groups(self) -> list[str]: ...
 

@@ -239,7 +239,9 @@ class EventService:
             return 0
         try:
             if self._producer is None:
-                self._producer = self._broker.producer(ProducerConfig(client_id=self.name, enable_idempotence=True))
+                acks = self.config.acks
+                self._producer = self._broker.producer(ProducerConfig(client_id=self.name, acks=acks,  # type: ignore[arg-type]
+                                                                      enable_idempotence=acks == "all"))
             for e in entries:
                 self._producer.produce(e.topic, e.value, key=e.key, headers=e.headers)
             self._producer.flush()

@@ -26,10 +26,12 @@ from services.saga import InventoryHandler, OrderHandler, PaymentHandler
 KINDS = ("order", "payment", "inventory")
 
 
-def ensure_topics(admin: Admin, partitions: int = 3, topics: Topics | None = None) -> None:
+def ensure_topics(admin: Admin, partitions: int = 3, topics: Topics | None = None, *,
+                  replication_factor: int = 1, config: Mapping[str, str] | None = None) -> None:
     """Create the saga topics and their DLQs (exist_ok). Raises BrokerError if the broker is down."""
     topics = topics or Topics()
-    admin.create_topics([TopicSpec(name, partitions) for name in topics.all()], exist_ok=True)
+    admin.create_topics([TopicSpec(name, partitions, replication_factor, dict(config or {}))
+                         for name in topics.all()], exist_ok=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from services.ports import (
     InvalidConfig,
     MemberDescription,
     OffsetOutOfRange,
+    PartitionInfo,
     PartitionLag,
     PolicyViolation,
     TopicPartition,
@@ -41,11 +42,16 @@ class SimAdmin:
             if rf != -1 and rf < 1:
                 raise InvalidConfig("Replication factor must be larger than 0, or -1 to use the default value. "
                                     "[INVALID_REPLICATION_FACTOR]")
-            if rf > 1:
+            replication = self._cluster.replication
+            registered = 1 if replication is None else len(replication.alive())
+            if rf == -1:
+                rf = self._cluster.broker.default_replication_factor
+            if rf > registered:
                 raise InvalidConfig(f"Unable to replicate the partition {rf} time(s): The target replication factor of "
-                                    f"{rf} cannot be reached because only 1 broker(s) are registered. "
+                                    f"{rf} cannot be reached because only {registered} broker(s) are registered. "
                                     "[INVALID_REPLICATION_FACTOR]")
-            self._cluster.create_topic(spec.name, spec.partitions, dict(spec.config), exist_ok=exist_ok)
+            self._cluster.create_topic(spec.name, spec.partitions, dict(spec.config), exist_ok=exist_ok,
+                                       replication_factor=rf)
 
     def delete_topics(self, names: Sequence[str]) -> None:
         self._cluster.check_up()
@@ -70,6 +76,18 @@ class SimAdmin:
     def alter_topic_config(self, topic: str, set: Mapping[str, str] | None = None, delete: Sequence[str] = ()) -> None:
         self._cluster.check_up()
         self._cluster.alter_topic_config(topic, dict(set or {}), list(delete))
+
+    def describe_partitions(self, topics: Sequence[str]) -> list[PartitionInfo]:
+        self._cluster.check_up()
+        out = []
+        for name in sorted(topics):
+            for p, log in enumerate(self._cluster.topic(name).partitions):
+                rep = log.replicas
+                if rep is None:  # one broker, node 1, holds everything
+                    out.append(PartitionInfo(name, p, 1, (1,), (1,), 0))
+                else:
+                    out.append(PartitionInfo(name, p, rep.leader, rep.replicas, tuple(sorted(rep.isr)), rep.epoch))
+        return out
 
     # ---------------------------------------------------------------- offsets and records
     def _partitions(self, topics: Sequence[str]):

@@ -23,6 +23,9 @@ class BrokerConfig:
     group_consumer_heartbeat_interval_ms: int = 1_000  # Kafka: 5000
     group_consumer_assignors: tuple[str, ...] = ("uniform", "range")  # the first is the default
     log_retention_check_interval_ms: int = 1_000  # Kafka: 300000
+    brokers: int = 1  # more than one: partitions are replicated (sim.replication)
+    default_replication_factor: int = 1  # default.replication.factor
+    replica_lag_time_max_ms: int = 30_000  # replica.lag.time.max.ms
     # Topic config defaults the lab broker sets through its log.* settings.
     topic_defaults: dict[str, str] = field(default_factory=lambda: {
         "segment.bytes": "67108864",  # log.segment.bytes
@@ -32,6 +35,15 @@ class BrokerConfig:
 
     def default(self, name: str) -> str:
         return self.topic_defaults.get(name, TOPIC_CONFIGS[name].default)
+
+    @classmethod
+    def cluster(cls, brokers: int) -> BrokerConfig:
+        """The lab cluster of ``brokers`` nodes (compose.topology.replication_settings): three replicate
+        every topic three times and want two in sync, one keeps a single copy."""
+        config = cls(brokers=brokers, default_replication_factor=3 if brokers >= 3 else 1)
+        if brokers >= 3:
+            config.topic_defaults["min.insync.replicas"] = "2"
+        return config
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +65,8 @@ class TopicSettings:
     log_append_time: bool
     timestamp_before_max_ms: int
     timestamp_after_max_ms: int
+    min_insync_replicas: int = 1
+    unclean_leader_election: bool = False
 
     @property
     def cleanup_policy(self) -> str:
@@ -82,4 +96,6 @@ def resolve(config: Mapping[str, str], broker: BrokerConfig) -> TopicSettings:
         log_append_time=values["message.timestamp.type"] == "LogAppendTime",
         timestamp_before_max_ms=values["message.timestamp.before.max.ms"],
         timestamp_after_max_ms=values["message.timestamp.after.max.ms"],
+        min_insync_replicas=values["min.insync.replicas"],
+        unclean_leader_election=values["unclean.leader.election.enable"],
     )

@@ -19,6 +19,7 @@ from .clock import VirtualClock
 from .group import Group
 from .log import PartitionLog
 from .partitioner import partition_for_key
+from .replication import Replication
 from .trace import Trace
 from .transactions import TransactionCoordinator
 
@@ -32,6 +33,7 @@ class Topic:
     partitions: list[PartitionLog]
     settings: TopicSettings
     config: dict[str, str] = field(default_factory=dict)  # what was set on the topic itself
+    replication_factor: int = 1
     # key -> (name, partition), memoised for producers; a recreated topic is a new Topic with fresh routes
     routes: dict[bytes, tuple[str, int]] = field(default_factory=dict, repr=False, compare=False)
 
@@ -48,7 +50,8 @@ class Topic:
 
 
 class Cluster:
-    """One broker holding every partition (replication is not modelled: acks=all is immediate)."""
+    """The brokers and what they hold. One broker (the default) holds every partition and acks=all is
+    immediate; with ``BrokerConfig.brokers`` > 1 partitions are replicated (``sim.replication``)."""
 
     group_class = Group  # test-only variants swap this to plant a bug in the coordinator
 
@@ -66,6 +69,7 @@ class Cluster:
         self.version = 0  # bumped on every observable change; the scheduler's idle test reads it
         self.down_until = -1
         self.lost_acks: list[str | None] = []  # topics (None = any) whose next batch ack is lost
+        self.replication = Replication(self, self.broker.brokers) if self.broker.brokers > 1 else None
 
     # ---------------------------------------------------------------- bookkeeping
     def bump(self) -> None:
@@ -96,7 +100,7 @@ class Cluster:
 
     # ---------------------------------------------------------------- topics
     def create_topic(self, name: str, partitions: int = 1, config: dict[str, str] | None = None,
-                     *, exist_ok: bool = False) -> Topic:
+                     *, exist_ok: bool = False, replication_factor: int = -1) -> Topic:
         if name in self.topics:
             if exist_ok:
                 return self.topics[name]
@@ -105,8 +109,12 @@ class Cluster:
             raise InvalidConfig(f"Number of partitions must be larger than 0 (got {partitions}).")
         config = dict(config or {})
         settings = resolve(config, self.broker)
+        rf = self.broker.default_replication_factor if replication_factor == -1 else replication_factor
         topic = Topic(name, [PartitionLog(name, p, settings, self.background) for p in range(partitions)],
-                      settings, config)
+                      settings, config, rf)
+        if self.replication is not None:
+            for log in topic.partitions:
+                self.replication.place(log, rf)
         self.topics[name] = topic
         self.emit("topic_created", topic=name, partitions=partitions, config=dict(sorted(config.items())))
         self._metadata_changed(name)
@@ -133,13 +141,18 @@ class Cluster:
             raise InvalidConfig(f"Topic already has {current} partition(s)." if total == current else
                                 f"The topic {name} currently has {current} partition(s); {total} would not be an increase.")
         topic.partitions.extend(PartitionLog(name, p, topic.settings, self.background) for p in range(current, total))
+        if self.replication is not None:
+            for log in topic.partitions[current:]:
+                self.replication.place(log, topic.replication_factor)
         topic.routes = {}  # keys hash over the new partition count from now on
         self.emit("partitions_created", topic=name, partitions=total)
 
     def delete_topic(self, name: str) -> None:
         if name not in self.topics:
             raise UnknownTopic(name)
-        del self.topics[name]
+        gone = self.topics.pop(name)
+        if self.replication is not None:
+            self.replication.forget(gone.partitions)
         for group in self.groups.values():
             group.committed = {tp: o for tp, o in group.committed.items() if tp[0] != name}
         self.emit("topic_deleted", topic=name)
@@ -187,6 +200,8 @@ class Cluster:
         for group in list(self.groups.values()):
             group.tick(now)
         self.txns.tick(now)
+        if self.replication is not None:
+            self.replication.tick(now)
         background = self.background
         due = background.next_due
         if due is not None and now >= due:
@@ -199,6 +214,10 @@ class Cluster:
             times.append(txn)
         if self.down_until > self.clock.now_ms():
             times.append(self.down_until)  # clients blocked by the outage get going again then
+        if self.replication is not None:
+            replicated = self.replication.next_deadline(self.clock.now_ms())
+            if replicated is not None:
+                times.append(replicated)
         background = self.background.next_due  # maintenance: a timer, but never "pending" work
         if background is not None:
             times.append(background)
@@ -206,4 +225,5 @@ class Cluster:
 
     def pending(self) -> bool:
         return (self.down_until > self.clock.now_ms() or any(g.pending() for g in self.groups.values())
-                or self.txns.pending())
+                or self.txns.pending()
+                or (self.replication is not None and self.replication.pending(self.clock.now_ms())))

@@ -41,6 +41,36 @@ class Faults:
         self._cluster.down_until = self._cluster.clock.now_ms() + int(duration_ms)
         self._cluster.emit("fault_broker_down", until=self._cluster.down_until)
 
+    # ---------------------------------------------------------------- one broker of a replicated cluster
+    def _replication(self):
+        replication = self._cluster.replication
+        if replication is None:
+            raise ValueError("broker faults need a cluster of more than one broker (World(brokers=3))")
+        return replication
+
+    def broker_crash(self, node_id: int) -> None:
+        """kill -9: it stops answering and fetching; its log stays on disk for a restart."""
+        self._replication().crash(node_id)
+
+    def broker_restart(self, node_id: int) -> None:
+        """It comes back as a follower, truncates to its leader's log, catches up and rejoins the ISR."""
+        self._replication().restart(node_id)
+
+    def broker_pause(self, node_id: int, ms: int) -> None:
+        """A stop-the-world pause (SIGSTOP): no answers, no fetches for ``ms``; fenced past the session timeout."""
+        self._replication().pause(node_id, ms)
+
+    def broker_slow(self, node_id: int, ms: int) -> None:
+        """Its followers fetch at most every ``ms``: past replica.lag.time.max.ms it drops out of the ISR."""
+        self._replication().slow(node_id, ms)
+
+    def broker_isolate(self, node_id: int) -> None:
+        """Cut from the controller: fenced (no leadership, out of every ISR) but still fetching."""
+        self._replication().isolate(node_id)
+
+    def broker_heal(self, node_id: int) -> None:
+        self._replication().heal(node_id)
+
     def lose_next_ack(self, topic: str | None = None) -> None:
         """The next batch (to ``topic``, or any) is written but its ack is lost, so the producer resends it."""
         self._cluster.lost_acks.append(topic)

@@ -65,6 +65,8 @@ class Fetcher:
             if topic is None or tp[1] >= len(topic.partitions):
                 continue
             log = topic.partitions[tp[1]]
+            if log.replicas is not None and not cluster.replication.readable(log.replicas, cluster.clock.now_ms()):
+                continue  # no leader that answers: nothing to read from this partition now
             pos = positions.get(tp)
             if pos is None or pos > log.next_offset or pos < log.log_start:
                 pos = self._reset(tp, log, pos)
@@ -99,6 +101,6 @@ class Fetcher:
         if self._policy == "earliest":
             return log.log_start
         if self._policy == "latest":
-            return log.last_stable_offset() if self._read_committed else log.next_offset
+            return log.last_stable_offset() if self._read_committed else log.high_watermark
         raise OffsetOutOfRange(f"{tp[0]}-{tp[1]}: {reason} for group {self._group_id} and auto_offset_reset=error "
                                "[_AUTO_OFFSET_RESET]")

@@ -70,7 +70,7 @@ class PartitionLog:
 
     __slots__ = ("topic", "partition", "keys", "values", "headers", "timestamps", "ts_types", "_offsets", "_base",
                  "meta", "next_offset", "log_start", "open_txns", "_last_seq", "segments", "settings", "horizons",
-                 "cleaned_to", "background")
+                 "cleaned_to", "background", "hw", "replicas")
 
     def __init__(self, topic: str, partition: int, settings, background=None) -> None:
         self.topic = topic
@@ -92,6 +92,8 @@ class PartitionLog:
         self.horizons: dict[int, int] = {}  # tombstone offset -> delete horizon (set by the cleaner)
         self.cleaned_to = 0  # the cleaner's checkpoint: offsets below it are clean
         self.background = background  # the broker's LogBackground, told when segments roll or grow
+        self.hw: int | None = None  # replicated: the high watermark (sim.replication); None: next_offset
+        self.replicas = None  # replicated: its sim.replication.Replicas
 
     # ---------------------------------------------------------------- positions
     @property
@@ -108,7 +110,7 @@ class PartitionLog:
 
     @property
     def high_watermark(self) -> int:
-        return self.next_offset
+        return self.next_offset if self.hw is None else self.hw
 
     @property
     def start_offset(self) -> int:
@@ -119,9 +121,10 @@ class PartitionLog:
         return sum(s.bytes for s in self.segments)
 
     def last_stable_offset(self) -> int:
+        end = self.next_offset if self.hw is None else self.hw
         if self.open_txns:
-            return min(self.open_txns.values())
-        return self.next_offset
+            return min(min(self.open_txns.values()), end)
+        return end
 
     def position_of(self, offset: int) -> int:
         """Position of the first stored record at or after ``offset``."""
@@ -256,6 +259,23 @@ class PartitionLog:
         self.horizons = {o: h for o, h in self.horizons.items() if o >= offset}
         self.log_start = max(self.log_start, offset)
 
+    def truncate_to(self, offset: int) -> None:
+        """Forget every record at ``offset`` and above (a new leader's log is shorter: sim.replication)."""
+        cut = self.position_of(offset)
+        for column in ("keys", "values", "headers", "timestamps", "ts_types", "meta"):
+            values = getattr(self, column)
+            if values is not None:
+                del values[cut:]
+        if self._offsets is not None:
+            del self._offsets[cut:]
+        self.next_offset = max(offset, self.log_start)
+        self.segments = [s for s in self.segments if s.base < offset] or [Segment(offset)]
+        self.open_txns = {pid: first for pid, first in self.open_txns.items() if first < offset}
+        self._last_seq = {pid: last for pid, last in self._last_seq.items() if last[2] < offset}
+        self.horizons = {o: h for o, h in self.horizons.items() if o < offset}
+        if self.hw is not None and self.hw > self.next_offset:
+            self.hw = self.next_offset
+
     # ---------------------------------------------------------------- reads
     def _build(self, i: int, stop: int) -> list[Record]:
         """Records for positions ``i`` to ``stop`` (exclusive)."""
@@ -271,6 +291,8 @@ class PartitionLog:
         levels skip control markers.
         """
         limit = self.last_stable_offset() if committed_only else self.next_offset
+        if self.hw is not None and limit > self.hw:  # replicated: consumers read up to the high watermark
+            limit = self.hw
         if position >= limit:
             return [], position
         if self._offsets is not None:

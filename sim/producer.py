@@ -170,11 +170,16 @@ class SimProducer:
             batch = Batch(tp, entries, explicit_ts, hbytes)
             topic = topics.get(tp[0])
             refusal = batch.refusal(topic.settings if topic is not None else None, now, self._batch_limit)
+            base = None
+            if refusal is None:
+                try:
+                    base = [self._send(chunk) for chunk in batch.chunks(self._batch_limit)][0]
+                except BrokerError as exc:  # the leader's answer on a replicated partition (sim.replication)
+                    refusal = exc
             if refusal is not None and not (self._acks0 and not isinstance(refusal, UnknownTopic)):
                 errors = errors or [None] * len(tps)
                 errors[len(bases)] = refusal
-            bases.append(None if refusal is not None else
-                         [self._send(chunk) for chunk in batch.chunks(self._batch_limit)][0])
+            bases.append(None if refusal is not None else base)
         if self._acks0:
             bases = [None] * len(tps)  # the broker never answers: no offsets (and no errors) come back
         metadata = FlushedMetadata(tps, bases, order)
@@ -189,6 +194,9 @@ class SimProducer:
         cluster = self._cluster
         tp = batch.tp
         log = cluster.log(*tp)
+        rep = log.replicas
+        if rep is not None:
+            cluster.replication.before_append(rep, self.config.acks, cluster.clock.now_ms())
         seq = self._seq.get(tp, 0) if self.idempotent else -1
         if self._txn is not None:
             cluster.txns.add_partition(self._txn, log)
@@ -212,6 +220,8 @@ class SimProducer:
                          count=len(batch), deduplicated=dup)
         if self.idempotent:
             self._seq[tp] = seq + len(batch)
+        if rep is not None:
+            cluster.replication.after_append(rep, self.config.acks, now)  # acks=all: raises if not replicated
         return base
 
     def _report(self, tps, order, callbacks, bases, errors, metadata=None) -> None:

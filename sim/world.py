@@ -25,9 +25,12 @@ class World:
     """
 
     def __init__(self, seed: int = 0, *, trace: bool = True, broker: BrokerConfig | None = None,
-                 start_ms: int = 0) -> None:
+                 start_ms: int = 0, brokers: int = 1) -> None:
         """``start_ms``: the virtual clock's first reading (e.g. an epoch time, so record timestamps look
-        like a real broker's); ``broker``: the simulated broker's settings."""
+        like a real broker's); ``broker``: the simulated broker's settings; ``brokers``: a cluster of
+        that many (the lab cluster's settings, ``BrokerConfig.cluster``) when ``broker`` is not given."""
+        if broker is None and brokers > 1:
+            broker = BrokerConfig.cluster(brokers)
         self.seed = seed
         self.rng = random.Random(seed)
         self.clock = VirtualClock()

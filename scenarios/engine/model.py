@@ -51,6 +51,11 @@ STEP_OPS: dict[str, tuple[str, ...]] = {
     "call": ("component", "action", "args"),  # one action of a lab's own component (engine/components.py)
     "measure_producer": ("settings", "workload", "runs"),  # producer-tuning: measured (kafka) or modelled (sim)
     "bounce": ("service", "index", "ms"),  # a restart as in a deploy: close, ``ms`` down, back under its name
+    "broker_kill": ("topic", "partition", "role"),  # kill -9 the broker(s) in that role for the partition
+    "broker_pause": ("topic", "partition", "role", "ms"),  # SIGSTOP them for ms (a long GC pause)
+    "broker_start": ("which",),  # the n-th broker killed (1: the first) or "last" comes back
+    "describe": ("topic",),  # leader, replicas and ISR of every partition (kafka-topics --describe)
+    "probe": (),  # one record with the services' acks and no retries, to a topic like theirs: the broker's answer
 }
 Expect = Literal["fixed", "symptom"]
 

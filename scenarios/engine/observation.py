@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scenarios.engine.model import Check, Expect, Phase, Script
-from services.ports import Record
+from services.ports import PartitionInfo, Record
 
 LagSamples = list[tuple[int, dict[int, int]]]  # (ms since the phase began, partition -> lag)
 
@@ -83,6 +83,10 @@ class Observation:
     calls: list[dict[str, Any]] = field(default_factory=list)  # call steps: component, action, args, result
     measurements: list[dict[str, Any]] = field(default_factory=list)  # measure_producer: figures, or the model's
     killed_at: list[tuple[str, str]] = field(default_factory=list)  # (instance, fault point) of each crash there
+    describes: list[tuple[int, list[PartitionInfo]]] = field(default_factory=list)  # (ms, partitions) per describe
+    acked: dict[str, set[str]] = field(default_factory=dict)  # topic -> event ids the services' producers had acked
+    produce_errors: list[str] = field(default_factory=list)  # what the broker answered a producer, first of each kind
+    probes: list[tuple[int, str]] = field(default_factory=list)  # (ms, "" or the broker's refusal) per probe step
     run_prefix: str = ""  # kafka: the kl-<run>- prefix of this phase's topics, groups and schemas
     notes: list[dict[str, Any]] = field(default_factory=list)  # what a lab's own components wrote down
     network_faults: dict[str, Any] = field(default_factory=dict)  # kafka: what the fault proxy applied, by action

@@ -21,6 +21,7 @@ from services.registry import RegistryError
 
 FAULTS = ("crash", "restart", "scale", "slow", "broker_down", "lose_ack", "slow_network", "heal", "bounce")
 SCHEMA_OPS = ("set_compatibility", "deploy_schema", "read_as")
+BROKER_FAULTS = ("broker_kill", "broker_pause", "broker_start")  # one broker of a replicated cluster
 
 
 def play_phase(phase: Phase, world: World) -> Observation:
@@ -144,6 +145,18 @@ def _apply(step: Step, world: World, obs: Observation) -> None:
         _call(step, world, obs)
     elif op == "measure_producer":
         _measure(step, world, obs)
+    elif op in BROKER_FAULTS:
+        _note(world, obs, "fault", op, world.broker_fault(step))
+    elif op == "describe":
+        rows = world.describe(step.get("topic", "orders"))
+        obs.describes.append((world.now_ms() - obs.started_ms, rows))
+        _note(world, obs, "step", f"describe {step.get('topic', 'orders')}", " | ".join(
+            f"p{r.partition} leader {'none' if r.leader is None else r.leader} "
+            f"replicas {','.join(map(str, r.replicas))} isr {','.join(map(str, r.isr)) or '-'}" for r in rows))
+    elif op == "probe":
+        answer = world.probe()
+        obs.probes.append((world.now_ms() - obs.started_ms, answer))
+        _note(world, obs, "step", "probe", f"refused: {answer}" if answer else "acknowledged")
     elif op in FAULTS:
         world.fault(step)
         if op == "scale":

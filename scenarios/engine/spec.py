@@ -49,6 +49,7 @@ class ServiceSpec(_Spec):
     assignor: Literal["range", "roundrobin", "cooperative-sticky"] = "range"
     group_protocol: Literal["classic", "consumer"] = "classic"
     max_poll_interval_ms: int = Field(300_000, ge=1)
+    acks: Literal["0", "1", "all"] = "all"  # the outbox producer's acks
 
 
 class ComponentSpec(_Spec):
@@ -77,6 +78,9 @@ class WorldSpec(_Spec):
     network_faults: bool = False
     topics: tuple[str, ...] = ()  # a lab's own topics, next to the shop's (made with ``partitions``)
     components: dict[str, ComponentSpec] = Field(default_factory=dict)  # a lab's own components, by name
+    brokers: Literal[1, 3] = 1  # 3: a replicated cluster (sim: three simulated brokers; kafka: a private one)
+    replication_factor: int = Field(1, ge=1, le=3)  # of the saga topics
+    topic_config: dict[str, str] = Field(default_factory=dict)  # e.g. min.insync.replicas, for every saga topic
 
     def service(self, kind: str) -> ServiceSpec:
         return self.per_kind.get(kind, self.services)  # type: ignore[call-overload]

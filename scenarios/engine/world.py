@@ -15,7 +15,7 @@ from scenarios.engine.model import Step
 from scenarios.engine.observation import Observation
 from scenarios.engine.spec import WorldSpec
 from scenarios.validation import ConfigError
-from services.ports import Record
+from services.ports import PartitionInfo, Record
 
 NO_ANSWER = "no answer"  # a request the order service died in the middle of
 
@@ -63,6 +63,15 @@ class World(Protocol):
 
     def fault(self, step: Step) -> None:
         """crash, restart, scale, slow, broker_down, lose_ack, heal; NotAvailable when it cannot."""
+
+    def broker_fault(self, step: Step) -> str:
+        """broker_kill, broker_pause, broker_start on a replicated cluster; says which broker(s) it hit."""
+
+    def describe(self, topic: str) -> list[PartitionInfo]:
+        """Leader, replicas and ISR of each partition of a saga topic (kafka-topics --describe)."""
+
+    def probe(self) -> str:
+        """Produce one record with the services' acks and no retries: "" when acknowledged, else why not."""
 
     def redrive(self, topic: str, partition: int | None, offset: int | None, max_redrives: int) -> dict[str, Any]: ...
 

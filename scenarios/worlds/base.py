@@ -19,6 +19,7 @@ from scenarios.engine.spec import WorldSpec
 from scenarios.engine.world import NotAvailable
 from scenarios.ops import dlq
 from scenarios.ops.readback import read_topics
+from scenarios.worlds.brokers import ClusterSteps
 from scenarios.worlds.schemas import WorldSchemas
 from scenarios.worlds.wiretap import Wiretap
 from services.events import Topics
@@ -35,7 +36,7 @@ BLOCKED_GIVE_UP_MS = 5_000  # a partition stopped at the same record this long (
 STALLED_GIVE_UP_MS = 3_000  # orders PENDING with nothing left to deliver this long will stay PENDING
 
 
-class ShopWorld:
+class ShopWorld(ClusterSteps):
     mode = "?"
     poll_timeout_s = 0.0  # the services' poll timeout: 0 on virtual time
     session_timeout_ms = 45_000
@@ -70,6 +71,8 @@ class ShopWorld:
         self._shared: dict[str, Any] = {}
         self._part_names = dict.fromkeys(spec.components, 0)
         self.network_report: dict[str, Any] = {}  # faults the network backend applied (kafka: the proxy's counts)
+
+        self._init_cluster()
 
     # ------------------------------------------------------------ a lab's own components
     def build_parts(self, broker: Broker) -> None:
@@ -132,7 +135,7 @@ class ShopWorld:
                              startup=startup, order_events=OrderEvents(s.order_events),
                              static_membership=s.static_membership, assignor=s.assignor,
                              group_protocol=s.group_protocol, max_poll_interval_ms=s.max_poll_interval_ms,
-                             **codec)
+                             acks=s.acks, **codec)
 
     def per_kind(self) -> dict[str, ServiceConfig]:
         return {kind: self.service_config(kind) for kind in KINDS}
@@ -448,6 +451,9 @@ class ShopWorld:
         obs.killed_at = list(self.killed_at)
         obs.notes = [dict(n) for n in self.notes]
         obs.network_faults = dict(self.network_report)
+
+        obs.acked = {self.logical(t): set(ids) for t, ids in sorted(self.tap.acked.items())}
+        obs.produce_errors = list(self.tap.produce_errors)
 
     # ------------------------------------------------------------ a lab's own components
     def component_ports(self) -> components.ComponentPorts:

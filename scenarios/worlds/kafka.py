@@ -43,6 +43,7 @@ from scenarios.engine.world import NO_ANSWER, NotAvailable, WorldError
 from scenarios.settings import Settings
 from scenarios.tuning import lab_run
 from scenarios.worlds.base import ShopWorld, ensure_lab_topics
+from scenarios.worlds.cluster import PrivateCluster
 from scenarios.worlds.kafka_cli import COMMITTED_TIMEOUT_S, compare_with_cli
 from scenarios.worlds.kafka_logs import LibrdkafkaLines
 from scenarios.worlds.processes import KILL_SETTLED_S, ServiceProcess, log_dir
@@ -95,9 +96,14 @@ class KafkaWorld(ShopWorld):
         self._landed: list[tuple[str, str]] = []  # (instance, fault point) killed there, not yet buried
         self._landed_lock = threading.Lock()
         self._log_dir: Path | None = None
+        self.cluster: PrivateCluster | None = None  # a replicated world's own three nodes
         prefix = f"kl-{self.run_id}-"
         try:
             bootstrap = settings.bootstrap
+            if spec.brokers > 1:
+                self.cluster = PrivateCluster()
+                self.servers.append(self.cluster)
+                bootstrap = self.cluster.start()
             if "broker" in spec.deferred:
                 self.private = PrivateBroker()
                 self.servers.append(self.private)
@@ -120,7 +126,9 @@ class KafkaWorld(ShopWorld):
                                                           client_prefix=f"kafkalab-{self.run_id}", extra=extra)
             shop_runs = any(spec.instances.get(k, 1) for k in KINDS)  # type: ignore[call-overload]
             if "broker" not in spec.deferred and shop_runs:  # (a lab of its own components needs none of them)
-                ensure_topics(observer.admin(), spec.partitions, self.topics)
+                ensure_topics(observer.admin(), spec.partitions, self.topics, replication_factor=spec.replication_factor,
+                              config=spec.topic_config)
+                self.cluster_topics(observer.admin())
             if "broker" not in spec.deferred:
                 ensure_lab_topics(observer.admin(), spec, self.physical)
             tapped = TappedBroker(services, self.tap)
@@ -264,6 +272,25 @@ class KafkaWorld(ShopWorld):
     def hopeless(self) -> bool:
         self._bury()
         return super().hopeless()
+
+    # ------------------------------------------------------------ brokers of the private cluster
+    def kill_broker(self, node_id: int) -> None:
+        if self.cluster is None:
+            super().kill_broker(node_id)
+        else:
+            self.cluster.kill(node_id)
+
+    def pause_broker(self, node_id: int, ms: int) -> None:
+        if self.cluster is None:
+            super().pause_broker(node_id, ms)
+        else:
+            self.cluster.pause(node_id, ms)
+
+    def start_broker(self, node_id: int) -> None:
+        if self.cluster is None:
+            super().start_broker(node_id)
+        else:
+            self.cluster.start_node(node_id)
 
     def die(self, service: EventService) -> None:
         """In-process, a crash can skip the commit but not the LeaveGroup: the partitions move at once,
@@ -450,8 +477,9 @@ class KafkaWorld(ShopWorld):
             shop = getattr(self, "shop", None)
             if shop is not None:
                 shop.close()
-                if not self.keep or self.private is not None:  # a private broker's run cannot be looked at later
-                    if self.private is None:  # a private broker's data is wiped with it
+                own = self.private is not None or self.cluster is not None
+                if not self.keep or own:  # a private broker's run cannot be looked at later
+                    if not own:  # a private broker's data is wiped with it
                         _delete_topics(self.broker, self.prefix)
                     for store in shop.stores.values():
                         with contextlib.suppress(StoreError):
@@ -465,6 +493,8 @@ class KafkaWorld(ShopWorld):
             for part in self.parts:
                 part.close()
         finally:
+            getattr(self, "describe_admins", []).clear()
+            gc.collect()  # here, in this thread, not in librdkafka's (see _run)
             for server in reversed(self.servers):  # the proxy before the broker behind it
                 server.stop()
             self.servers.clear()

@@ -37,25 +37,29 @@ from services.shop import KINDS, ensure_topics
 PERIOD_MS = 10  # each instance polls every 10 virtual ms when it has nothing to do
 QUIET_DEADLINE_MS = 600_000  # ten virtual minutes: longer than any session timeout or broker outage
 SETTLE_TICK_MS = 1_000  # idle but not settled: let timers (session timeouts, outages) move on
+READ_BACK_MS = 5_000  # reading topics back gives up after 5 virtual seconds (the kafka world after 60 s)
 
 
 class SimWorld(ShopWorld):
     mode = "sim"
 
     def __init__(self, seed: int, spec: WorldSpec, *, logger: Any) -> None:
-        self.world = root.sim_world(seed, trace=True)
+        self.world = root.sim_world(seed, trace=True, brokers=spec.brokers)
         raw = root.sim_broker(self.world)
         super().__init__(spec, observer=raw, clock=raw.clock, topics=Topics())
         if spec.codec == "avro":  # an in-process registry of the phase's own: ids from 1, every run alike
             self.schemas = WorldSchemas(root.memory_registry_client(), self.topics)
         self.network: SimNetwork | None = None
+        self._read_until = 0
         services_broker: Any = TappedBroker(raw, self.tap)
         if spec.bootstrap is not None or "broker" in spec.deferred:
             late = "broker" in spec.deferred
             self.network = SimNetwork(raw.clock, up_at_ms=NOT_YET if late else 0,
                                       coordinator_at_ms=NOT_YET if late else 0)
             services_broker = GatedBroker(services_broker, self.network, spec.bootstrap or EXTERNAL_BOOTSTRAP)
-        ensure_topics(raw.admin(), spec.partitions)  # the topics are there (from an earlier run)
+        ensure_topics(raw.admin(), spec.partitions, replication_factor=spec.replication_factor,
+                      config=spec.topic_config)  # the topics are there (from an earlier run)
+        self.cluster_topics(raw.admin())
         self.publish_at_once = "order" not in spec.deferred  # the API is part of the order service
         self.shop = root.shop(services_broker, root.memory_stores(), raw.clock, root.seeded_ids(seed),
                               config=self.service_config("order"), per_kind=self.per_kind(),
@@ -119,7 +123,7 @@ class SimWorld(ShopWorld):
 
     def between_reads(self) -> bool:
         self.world.run_for(PERIOD_MS)
-        return True
+        return self.now_ms() < self._read_until  # e.g. a partition whose only broker is gone stays unread
 
     # ------------------------------------------------------------ acting
     def start(self, component: str) -> None:
@@ -175,6 +179,18 @@ class SimWorld(ShopWorld):
             if victim is not None:
                 self.die(victim)
             return None, f"{NO_ANSWER}: {exc.args[0]} was killed mid-request, the connection dropped"
+    def kill_broker(self, node_id: int) -> None:
+        if self.spec.brokers == 1:
+            super().kill_broker(node_id)
+        self.world.faults.broker_crash(node_id)
+
+    def pause_broker(self, node_id: int, ms: int) -> None:
+        if self.spec.brokers == 1:
+            super().pause_broker(node_id, ms)
+        self.world.faults.broker_pause(node_id, ms)
+
+    def start_broker(self, node_id: int) -> None:
+        self.world.faults.broker_restart(node_id)
 
     def die(self, victim: EventService) -> None:
         """No LeaveGroup, no flush: its partitions wait for the session timeout, then are read again
@@ -210,7 +226,12 @@ class SimWorld(ShopWorld):
         return {**figures, "say": say_figures(figures)}
 
     # ------------------------------------------------------------ looking
+    def read_as(self, topic: str, event_type: str, readers: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+        self._read_until = self.now_ms() + READ_BACK_MS  # its reads get the same deadline as read-back's
+        return super().read_as(topic, event_type, readers)
+
     def read_all_topics(self) -> dict[str, list[Record]]:
+        self._read_until = self.now_ms() + READ_BACK_MS
         records = super().read_all_topics()
         for topic, rs in records.items():
             for r in rs:

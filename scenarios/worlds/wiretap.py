@@ -31,7 +31,18 @@ class Wiretap:
         self.redeliveries: dict[str, int] = {}
         self.joined: list[tuple[int, str, str]] = []  # (at_ms, group, member) per subscribe
         self._seen: dict[str, dict[tuple[str, int], int]] = {}  # group -> partition -> highest offset + 1
+        self.acked: dict[str, set[str]] = {}  # topic -> event ids of records the broker acknowledged
+        self.produce_errors: list[str] = []  # the first refusal of each kind, as the producer was told
         self._lock = threading.Lock()
+
+    def delivered(self, topic: str, event_id: str | None, error: BaseException | None, offset: int | None) -> None:
+        with self._lock:
+            if error is not None:
+                kind = type(error).__name__
+                if len(self.produce_errors) < 20 and not any(e.startswith(kind + ":") for e in self.produce_errors):
+                    self.produce_errors.append(f"{kind}: {error}")
+            elif event_id is not None and offset is not None:  # acks=0: no offset, nothing acknowledged
+                self.acked.setdefault(topic, set()).add(event_id)
 
     def assigned(self, group: str, member: str, assigned: Sequence[TopicPartition],
                  revoked: Sequence[TopicPartition], *, first: bool = False, closing: bool = False) -> None:
@@ -114,15 +125,38 @@ class TappedConsumer:
         return records
 
 
+class TappedProducer:
+    """A producer whose delivery reports also go to the tap (which records the broker acknowledged)."""
+
+    def __init__(self, inner: Any, tap: Wiretap) -> None:
+        self._inner = inner
+        self._tap = tap
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def produce(self, topic: str, value: bytes | None, *, key: bytes | None = None, headers: Any = (),
+                partition: int | None = None, timestamp: int | None = None, on_delivery: Any = None) -> None:
+        event_id = next((v.decode(errors="replace") for k, v in headers if k == "event-id" and v is not None), None)
+
+        def delivered(error: Any, metadata: Any) -> None:
+            self._tap.delivered(topic, event_id, error, metadata.offset)
+            if on_delivery is not None:
+                on_delivery(error, metadata)
+
+        self._inner.produce(topic, value, key=key, headers=headers, partition=partition, timestamp=timestamp,
+                            on_delivery=delivered)
+
+
 class TappedBroker:
-    """``services.ports.Broker`` whose consumers report to ``tap``."""
+    """``services.ports.Broker`` whose consumers and producers report to ``tap``."""
 
     def __init__(self, inner: Broker, tap: Wiretap) -> None:
         self.inner = inner
         self.tap = tap
 
     def producer(self, config: ProducerConfig | None = None) -> Any:
-        return self.inner.producer(config)
+        return TappedProducer(self.inner.producer(config), self.tap)
 
     def consumer(self, config: ConsumerConfig) -> Any:
         return TappedConsumer(self.inner.consumer(config), self.tap, config)

@@ -20,7 +20,9 @@ from tests.contract.broker_cases_log import LogCases
 from tests.contract.broker_cases_log_admin import LogAdminCases
 from tests.contract.broker_cases_protocol import ConsumerProtocolCases
 from tests.contract.broker_cases_records import RecordCases
+from tests.contract.broker_cases_replication import ReplicationCases
 
 
-class BrokerContract(LogCases, GroupCases, RecordCases, ConsumerCases, LogAdminCases, ConsumerProtocolCases):
+class BrokerContract(LogCases, GroupCases, RecordCases, ConsumerCases, LogAdminCases, ConsumerProtocolCases,
+                     ReplicationCases):
     """Every case; a leg subclasses this and fills in the harness hooks."""

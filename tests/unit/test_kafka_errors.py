@@ -14,6 +14,7 @@ from services.ports import (
     FencedInstance,
     GroupNotEmpty,
     InvalidConfig,
+    NotEnoughReplicas,
     OffsetOutOfRange,
     PolicyViolation,
     ProduceFailed,
@@ -90,10 +91,16 @@ def test_coordinator_not_available_is_retriable_and_says_why() -> None:
 
 
 def test_unmapped_code_keeps_kafkas_retriable_flag() -> None:
-    retriable = translate(KafkaError(E.NOT_ENOUGH_REPLICAS, "not enough", retriable=True))
+    retriable = translate(KafkaError(E.KAFKA_STORAGE_ERROR, "storage", retriable=True))
     fatal = translate(KafkaError(E.CLUSTER_AUTHORIZATION_FAILED))
     assert type(retriable) is BrokerError and retriable.retriable
     assert type(fatal) is BrokerError and not fatal.retriable
+
+
+def test_not_enough_replicas_is_the_ports_own_retriable_error() -> None:
+    for code in (E.NOT_ENOUGH_REPLICAS, E.NOT_ENOUGH_REPLICAS_AFTER_APPEND):
+        mapped = translate(KafkaError(code, "not enough", retriable=True))
+        assert isinstance(mapped, NotEnoughReplicas) and mapped.retriable and "NOT_ENOUGH_REPLICAS" in str(mapped)
 
 
 def test_docker_internal_name_gets_host_advice() -> None:
