@@ -38,3 +38,12 @@ def database_url() -> str:
     except LauncherError as exc:
         missing_dependency(f"no PostgreSQL: {exc}")
         raise  # unreachable: missing_dependency skips or fails
+
+
+@pytest.fixture
+def lab_dir(tmp_path, monkeypatch, kafka_bootstrap):
+    """Learner mode in a directory of the test's own, pointed at the real broker."""
+    monkeypatch.setenv("KAFKALAB_LAB_DIR", str(tmp_path))
+    monkeypatch.setenv("KAFKA_BOOTSTRAP", kafka_bootstrap)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

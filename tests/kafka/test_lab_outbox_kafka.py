@@ -14,14 +14,6 @@ from tests.unit.test_lab_helpers import edit_setting, lab_json
 pytestmark = pytest.mark.kafka
 
 
-@pytest.fixture
-def lab_dir(tmp_path, monkeypatch, kafka_bootstrap):
-    monkeypatch.setenv("KAFKALAB_LAB_DIR", str(tmp_path))
-    monkeypatch.setenv("KAFKA_BOOTSTRAP", kafka_bootstrap)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def _service_processes(prefixes: list[str]) -> list[str]:
     """Command lines of `service run` processes still running for these runs."""
     found = []

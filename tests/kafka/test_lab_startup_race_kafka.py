@@ -26,14 +26,6 @@ def private_broker_possible() -> None:
         missing_dependency(f"cannot start a private Kafka broker: {exc}")
 
 
-@pytest.fixture
-def lab_dir(tmp_path, monkeypatch, kafka_bootstrap):
-    monkeypatch.setenv("KAFKALAB_LAB_DIR", str(tmp_path))
-    monkeypatch.setenv("KAFKA_BOOTSTRAP", kafka_bootstrap)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def _private_dirs() -> set[str]:
     """This process's private broker dirs (others running the same lab at once make theirs in /tmp too)."""
     from scenarios.worlds.servers import own_dir_prefix

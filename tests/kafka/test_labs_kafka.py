@@ -15,14 +15,6 @@ pytestmark = pytest.mark.kafka
 SIMPLE = ["happy-path", "stock-rollback", "poison-pill", "chaos", "connectivity", "consumer-lag", "exactly-once"]
 
 
-@pytest.fixture
-def lab_dir(tmp_path, monkeypatch, kafka_bootstrap):
-    monkeypatch.setenv("KAFKALAB_LAB_DIR", str(tmp_path))
-    monkeypatch.setenv("KAFKA_BOOTSTRAP", kafka_bootstrap)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def _prefixes(lab_dir, name) -> list[str]:
     return json.loads((lab_dir / "lab.json").read_text())["labs"][name]["prefixes"]
 

@@ -12,14 +12,6 @@ from tests.unit.test_lab_helpers import lab_json
 pytestmark = pytest.mark.kafka
 
 
-@pytest.fixture
-def lab_dir(tmp_path, monkeypatch, kafka_bootstrap):
-    monkeypatch.setenv("KAFKALAB_LAB_DIR", str(tmp_path))
-    monkeypatch.setenv("KAFKA_BOOTSTRAP", kafka_bootstrap)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def _forget(lab_dir, name, kafka_bootstrap) -> None:
     from scenarios.settings import Settings
     from scenarios.worlds.kafka import delete_run
