@@ -1,4 +1,4 @@
-"""Arrows point inward (DESIGN.md): checked on the source, so a stray import fails the build."""
+"""Arrows point inward (docs/architecture.md): checked on the source, so a stray import fails the build."""
 
 from __future__ import annotations
 
