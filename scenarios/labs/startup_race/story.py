@@ -42,7 +42,10 @@ def start_orders(ctx: LabContext) -> list[tuple[str, ...]]:
 def story(knobs: StartupKnobs, ctx: LabContext) -> list[Phase]:
     startup = StartupSpec(wait=knobs.wait_for_broker, retries=knobs.startup_retries,
                           backoff_ms=knobs.retry_backoff_ms, backoff_max_ms=knobs.retry_backoff_max_ms)
-    world = WorldSpec(deferred=COMPONENTS, services=ServiceSpec(startup=startup), client_timeout_s=3.0)
+    # Each admin request of a service gives up after 1 s: a component starts a second after the one before,
+    # so a service started before the broker has given up before that broker can listen (a lab broker is
+    # ready in a few seconds, so a longer bound would let naive services sometimes win the race).
+    world = WorldSpec(deferred=COMPONENTS, services=ServiceSpec(startup=startup), client_timeout_s=1.0)
     phases = []
     for order in start_orders(ctx):
         steps: list[Step] = orders(ORDERS)
