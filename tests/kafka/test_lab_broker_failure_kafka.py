@@ -20,7 +20,7 @@ import pytest
 
 from tests.conftest import missing_dependency
 
-# Three JVMs, kill -9 and restarts: ~12 min, so not in tox -e kafka but in tox -e kafka-cluster.
+# Three JVMs, kill -9 and restarts: ~12 min, so not in tox -e kafka but in tox -e kafka-extra.
 pytestmark = [pytest.mark.kafka, pytest.mark.cluster]
 ROOT = Path(__file__).resolve().parents[2]
 

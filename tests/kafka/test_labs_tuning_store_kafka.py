@@ -21,8 +21,11 @@ def _forget(lab_dir, name, kafka_bootstrap) -> None:
         delete_run(Settings.resolve({"bootstrap": kafka_bootstrap}), prefix)
 
 
-@pytest.mark.parametrize(("name", "hint_says"), [("producer-tuning", "batch_num_messages = 10000"),
-                                                 ("compacted-store", 'cleanup_policy = "compact"')])
+# producer-tuning's verdict is a measurement against a fixed target: on a quiet machine the broken
+# setting (one record per request) also carries 10,000 records/s, so it runs by hand (tox -e kafka-extra).
+@pytest.mark.parametrize(("name", "hint_says"), [
+    pytest.param("producer-tuning", "batch_num_messages = 10000", marks=pytest.mark.machine),
+    ("compacted-store", 'cleanup_policy = "compact"')])
 def test_start_check_fails_with_a_hint_solve_apply_then_check_passes_on_kafka(name, hint_says, lab_dir, capsys,
                                                                               kafka_bootstrap):
     try:
