@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -139,7 +140,7 @@ def seed_orders_flow(browser: Any, url: str, mode: str, timeout_ms: int = 30_000
 
     # the dead letter, redriven until the loop guard refuses
     page.click("nav a[data-tab='dlq']")
-    before = _ends(url)
+    before = _settled_ends(url, timeout_ms / 1000)
     letter = page.locator("#dlq-table tr.letter").filter(has_text=ids["poison"])
     assert letter.count() == 1
     assert "prod_ignore" in letter.inner_text() and "kl-" not in letter.inner_text()
@@ -173,6 +174,23 @@ def seed_orders_flow(browser: Any, url: str, mode: str, timeout_ms: int = 30_000
 def _ends(url: str) -> dict[str, int]:
     topics = call(f"{url}/console/api/snapshot")[1]["topics"]
     return {t["name"]: sum(p["end"] for p in t["partitions"]) for t in topics}
+
+
+def _settled_ends(url: str, timeout_s: float) -> dict[str, int]:
+    """The end offsets once the sagas have stopped writing: the same in two of the page's refreshes, and
+    every record up to them read (on a real broker the snapshot can trail the saga by a refresh)."""
+    deadline = time.monotonic() + timeout_s
+    last: tuple[int, dict[str, int]] | None = None
+    while time.monotonic() < deadline:
+        snap = call(f"{url}/console/api/snapshot")[1]
+        ends = {t["name"]: sum(p["end"] for p in t["partitions"]) for t in snap["topics"]}
+        read_all = all(t["records"] == sum(p["end"] - p["begin"] for p in t["partitions"]) for t in snap["topics"])
+        if last is None or snap["nowMs"] != last[0]:
+            if last is not None and ends == last[1] and read_all and ends.get("payments"):
+                return ends
+            last = (snap["nowMs"], ends)
+        time.sleep(0.05)
+    raise AssertionError(f"the topics' end offsets did not settle within {timeout_s} s: {last}")
 
 
 def lag_flow(browser: Any, url: str, mode: str, rate: int = 20, timeout_ms: int = 30_000) -> dict[str, int]:
