@@ -68,7 +68,7 @@ class ShopWorld(ClusterSteps):
         self.parts: list[Any] = []  # running instances of a lab's own parts (scenarios.engine.components)
         self.notes: list[dict[str, Any]] = []  # what they wrote down for the checks
         self._shared: dict[str, Any] = {}
-        self._part_kinds = {components.short_name(name): name for name in spec.components}  # "ledger" -> its name
+        self._part_kinds = {components.short_name(name): name for name in spec.components}  # "ledger" -> "exactly-once/ledger"
         self._part_names = dict.fromkeys(self._part_kinds, 0)
         self.network_report: dict[str, Any] = {}  # faults the network backend applied (kafka: the proxy's counts)
 
