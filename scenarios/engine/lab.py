@@ -67,7 +67,8 @@ class Lab:
     def define(cls, module_file: str, knobs: type[Knobs], story: Any, checks: Any, symptoms: Any, *,
                demo: Any, fix: Any, start: Any = None, components: Mapping[str, Any] | None = None) -> Lab:
         """A lab from its folder: about.toml says what it is called and shows; the code what it does.
-        ``components``: the lab's own parts by name, which its ``call`` steps reach as ``<lab>/<name>``."""
+        ``components``: the lab's own parts by name (factories of ``scenarios.engine.components.Ports``),
+        registered as ``<lab>/<name>``: what its ``call`` steps and its ``WorldSpec.components`` name."""
         folder = Path(module_file).parent
         about = tomllib.loads((folder / "about.toml").read_text(encoding="utf-8"))
         for part, factory in (components or {}).items():

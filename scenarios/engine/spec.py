@@ -53,7 +53,7 @@ class ServiceSpec(_Spec):
 
 
 class ComponentSpec(_Spec):
-    """A lab's own running component (scenarios.engine.parts): how many instances, and its settings."""
+    """A lab's own component (scenarios.engine.components): how many instances run, and its settings."""
 
     instances: int = Field(1, ge=0)
     config: dict[str, Any] = Field(default_factory=dict)  # JSON values, handed to the component's factory
@@ -77,7 +77,7 @@ class WorldSpec(_Spec):
     # kafka mode puts a fault proxy in front of a private broker; the simulator always can.
     network_faults: bool = False
     topics: tuple[str, ...] = ()  # a lab's own topics, next to the shop's (made with ``partitions``)
-    components: dict[str, ComponentSpec] = Field(default_factory=dict)  # a lab's own components, by name
+    components: dict[str, ComponentSpec] = Field(default_factory=dict)  # a lab's own, by "<lab>/<name>"
     brokers: Literal[1, 3] = 1  # 3: a replicated cluster (sim: three simulated brokers; kafka: a private one)
     replication_factor: int = Field(1, ge=1, le=3)  # of the saga topics
     topic_config: dict[str, str] = Field(default_factory=dict)  # e.g. min.insync.replicas, for every saga topic

@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 
 from scenarios.engine import components
-from scenarios.engine import parts as lab_parts
 from scenarios.engine.model import Step
 from scenarios.engine.observation import LagSamples, Observation
 from scenarios.engine.spec import WorldSpec
@@ -65,39 +64,49 @@ class ShopWorld(ClusterSteps):
         self.on_sample: Callable[[int, dict[str, LagSamples]], None] | None = None  # e.g. a live lag table
         self.schemas: WorldSchemas | None = None  # codec "avro": the phase's registry (the subclass makes it)
         self.started_ms = clock.now_ms()
-        self.components: dict[str, components.Component] = {}  # a lab's own parts, built on first call
-        self.parts: list[Any] = []  # instances of the lab's own components (scenarios.engine.parts)
+        self.components: dict[str, components.Called] = {}  # a lab's own parts a call step built, by name
+        self.parts: list[Any] = []  # running instances of a lab's own parts (scenarios.engine.components)
         self.notes: list[dict[str, Any]] = []  # what they wrote down for the checks
         self._shared: dict[str, Any] = {}
-        self._part_names = dict.fromkeys(spec.components, 0)
+        self._part_kinds = {components.short_name(name): name for name in spec.components}  # "ledger" -> "exactly-once/ledger"
+        self._part_names = dict.fromkeys(self._part_kinds, 0)
         self.network_report: dict[str, Any] = {}  # faults the network backend applied (kafka: the proxy's counts)
 
         self._init_cluster()
 
     # ------------------------------------------------------------ a lab's own components
-    def build_parts(self, broker: Broker) -> None:
-        """Every instance the spec asks for, built over the services' broker (call once the shop is built)."""
-        self._parts_broker = broker
-        for kind, spec in sorted(self.spec.components.items()):  # by name: a recorded script's keys are sorted
+    def build_parts(self, broker: Broker, wait: Callable[[int], None]) -> None:
+        """Every instance the spec asks for, built over the services' broker (call once the shop is built);
+        ``broker`` and ``wait`` (how the world lets time pass) are what every part is lent from now on."""
+        self._parts_broker, self._parts_wait = broker, wait
+        for name, spec in sorted(self.spec.components.items()):  # by name: a recorded script's keys are sorted
             for _ in range(spec.instances):
-                self.add_part(kind)
+                self.add_part(components.short_name(name))
+
+    def lend_ports(self, name: str, index: int, config: Mapping[str, Any]) -> components.Ports:
+        """The one ports object a part gets, called or run: the same fields in both worlds."""
+        return components.Ports(name, index, self._parts_broker, self.clock, config, self.part_topic,
+                                lambda group: f"{self.prefix}{group}", self._parts_wait, self.mode, self.notes,
+                                self._shared, self.poll_timeout_s)
+
+    def part_topic(self, name: str) -> str:
+        """A part's topic: the shop's by its physical name, any other (a lab's own) with the run's prefix."""
+        return self.physical(name) if name.partition(".")[0] in TOPIC_NAMES else self.prefix + name
 
     def add_part(self, kind: str) -> Any:
-        """One more instance of component ``kind``; a replacement takes the lowest index no live one has
+        """One more instance of part ``kind``; a replacement takes the lowest index no live one has
         (so a restarted instance has the same transactional id as the one it replaces)."""
         taken = {p.index for p in self.parts if p.name.startswith(f"{kind}-") and p.name not in self._dying}
         index = next(i for i in range(len(taken) + 1) if i not in taken)
         name = f"{kind}-{self._part_names[kind]}"
         self._part_names[kind] += 1
-        part = lab_parts.Part(name, index, self._parts_broker, self.clock, self.spec.components[kind].config,
-                               self.physical, lambda group: f"{self.prefix}{group}", self.notes, self._shared,
-                               self.poll_timeout_s)
-        built = lab_parts.build(part, kind)
+        registered = self._part_kinds[kind]
+        built = components.build(registered, self.lend_ports(name, index, self.spec.components[registered].config))
         self.parts.append(built)
         return built
 
     def add_instance(self, kind: str) -> Any:
-        return self.add_part(kind) if kind in self.spec.components else self.shop.add_instance(kind)
+        return self.add_part(kind) if kind in self._part_kinds else self.shop.add_instance(kind)
 
     def running(self) -> list[Any]:
         """Every instance: the shop's services and the lab's components."""
@@ -111,7 +120,7 @@ class ShopWorld(ClusterSteps):
 
     def start_parts(self, run: Callable[[Any], None]) -> None:
         for part in self.parts:
-            if not self.spec.components[part.name.rsplit("-", 1)[0]].deferred:
+            if not self.spec.components[self._part_kinds[part.name.rsplit("-", 1)[0]]].deferred:
                 run(part)
 
     def part_groups(self) -> list[str]:
@@ -121,7 +130,7 @@ class ShopWorld(ClusterSteps):
     def expected_kinds(self) -> set[str]:
         """The kinds that must have a live instance for the world to be settled."""
         shop = {k for k in KINDS if self.spec.instances.get(k, 1) > 0}  # type: ignore[call-overload]
-        return shop | {k for k, c in self.spec.components.items() if c.instances > 0}
+        return shop | {components.short_name(k) for k, c in self.spec.components.items() if c.instances > 0}
 
     # ------------------------------------------------------------ building
     def service_config(self, kind: str) -> ServiceConfig:
@@ -455,23 +464,23 @@ class ShopWorld(ClusterSteps):
         obs.acked = {self.logical(t): set(ids) for t, ids in sorted(self.tap.acked.items())}
         obs.produce_errors = list(self.tap.produce_errors)
 
-    # ------------------------------------------------------------ a lab's own components
-    def component_ports(self) -> components.ComponentPorts:
-        raise NotAvailable("call", self.mode, "this world lends no ports to components")
-
+    # ------------------------------------------------------------ a lab's own components, called
     def call(self, component: str, action: str, args: Mapping[str, Any]) -> dict[str, Any]:
         if component not in self.components:
+            spec = self.spec.components.get(component)
+            ports = self.lend_ports(components.short_name(component), 0, spec.config if spec else {})
             try:
-                self.components[component] = components.build(component, self.component_ports())
+                self.components[component] = components.build(component, ports)
             except components.UnknownComponent as exc:
                 raise NotAvailable(f"call {component}", self.mode, str(exc)) from None
         return self.components[component].call(action, args)
 
-    def close_components(self) -> None:
-        parts = getattr(self, "components", {})  # a world that failed while opening has none
-        for part in parts.values():
+    def close_parts(self) -> None:
+        """Every part of the lab's: the called ones and the running instances (a world that failed while
+        opening may have none)."""
+        for part in [*getattr(self, "components", {}).values(), *getattr(self, "parts", [])]:
             part.close()
-        parts.clear()
+        getattr(self, "components", {}).clear()
 
     def measure_producer(self, settings: Mapping[str, Any], workload: Mapping[str, Any], runs: int) -> dict[str, Any]:
         raise NotAvailable("measure_producer", self.mode)

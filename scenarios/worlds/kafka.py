@@ -35,7 +35,6 @@ from compose.faultproxy import FaultProxyError
 from compose.registry import probe as registry_probe
 from compose.runtime import LauncherError
 from scenarios import root
-from scenarios.engine.components import ComponentPorts
 from scenarios.engine.model import Step
 from scenarios.engine.observation import Observation
 from scenarios.engine.spec import WorldSpec
@@ -136,7 +135,7 @@ class KafkaWorld(ShopWorld):
                                   self.clock, root.random_ids(), config=self.service_config("order"),
                                   per_kind=self.per_kind(), instances=spec.instances,
                                   logger=logger, create_topics=False, partitions=spec.partitions)
-            self.build_parts(tapped)
+            self.build_parts(tapped, wait=lambda ms: time.sleep(int(ms) / 1000))
             for service in sorted(self.shop.services, key=lambda s: s.name.split("-")[0] in spec.processes):
                 if service.name.split("-")[0] not in spec.deferred:
                     self._run(service)  # threads first: they join their groups while a process starts
@@ -428,11 +427,6 @@ class KafkaWorld(ShopWorld):
         thread.start()
         return reading
 
-    # ------------------------------------------------------------ a lab's own parts
-    def component_ports(self) -> ComponentPorts:
-        return ComponentPorts(broker=self._services, clock=self.clock, topic=lambda name: self.prefix + name,
-                              wait=lambda ms: time.sleep(int(ms) / 1000), mode=self.mode)
-
     def measure_producer(self, settings: Mapping[str, Any], workload: Mapping[str, Any], runs: int) -> dict[str, Any]:
         """The Python client measured on this broker: a warm-up run, then ``runs`` runs; medians."""
         try:
@@ -469,7 +463,6 @@ class KafkaWorld(ShopWorld):
 
     def close(self) -> None:
         try:
-            self.close_components()
             for proc in self._procs.values():
                 proc.stop()  # before their schemas go
             for name in list(self._threads):
@@ -490,8 +483,7 @@ class KafkaWorld(ShopWorld):
             if registry is not None and not self.keep:
                 with contextlib.suppress(RegistryError):  # best effort, like the topics
                     registry.forget(self.prefix)
-            for part in self.parts:
-                part.close()
+            self.close_parts()  # the running ones once their threads have stopped
         finally:
             getattr(self, "describe_admins", []).clear()
             gc.collect()  # here, in this thread, not in librdkafka's (see _run)

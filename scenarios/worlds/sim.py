@@ -18,7 +18,6 @@ from typing import Any
 
 from compose.topology import EXTERNAL_BOOTSTRAP
 from scenarios import root
-from scenarios.engine.components import ComponentPorts
 from scenarios.engine.model import Step
 from scenarios.engine.observation import Observation
 from scenarios.engine.spec import WorldSpec
@@ -66,7 +65,7 @@ class SimWorld(ShopWorld):
                               instances=spec.instances, logger=logger,
                               create_topics=False, partitions=spec.partitions)
         ensure_lab_topics(raw.admin(), spec, self.physical)
-        self.build_parts(services_broker)
+        self.build_parts(services_broker, wait=lambda ms: self.world.run_for(int(ms)))
         for service in self.shop.services:
             if service.name.split("-")[0] not in spec.deferred:
                 self._spawn(service)
@@ -211,11 +210,6 @@ class SimWorld(ShopWorld):
     def compare_cli_lag(self, kind: str, topic: str) -> dict[str, Any]:
         raise NotAvailable("compare_cli_lag", self.mode, "Kafka's own CLI needs a real broker")
 
-    # ------------------------------------------------------------ a lab's own parts
-    def component_ports(self) -> ComponentPorts:
-        return ComponentPorts(broker=self.broker, clock=self.clock, topic=lambda name: name,
-                              wait=lambda ms: self.world.run_for(int(ms)), mode=self.mode)
-
     def measure_producer(self, settings: Mapping[str, Any], workload: Mapping[str, Any], runs: int) -> dict[str, Any]:
         """The batch-formation model's prediction: no clock, no broker, the same figures every run."""
         try:
@@ -249,10 +243,8 @@ class SimWorld(ShopWorld):
         return self.world.trace.lines()
 
     def close(self) -> None:
-        self.close_components()
         self.shop.close()
-        for part in self.parts:
-            part.close()
+        self.close_parts()
         for store in self.shop.stores.values():
             store.close()
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from scenarios.engine.components import ComponentPorts
+from scenarios.engine.components import Ports
 from services.ports import BrokerError, ConsumerConfig, Record, TopicPartition, TopicSpec
 
 TOPIC = "profiles"
@@ -54,7 +54,7 @@ def log_entry(r: Record) -> list[Any]:
 
 
 class ProfileService:
-    def __init__(self, ports: ComponentPorts) -> None:
+    def __init__(self, ports: Ports) -> None:
         self.ports = ports
         self.topic = ports.topic(TOPIC)
         self.table: dict[str, dict[str, Any]] = {}

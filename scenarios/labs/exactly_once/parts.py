@@ -10,7 +10,7 @@
   committed, the zombie wakes and tries to commit, and the broker refuses it by epoch.
 - ``auditor``: the downstream reader of the ledger, with the isolation level the learner chose.
 
-Everything they see goes into ``Part.notes`` for the checker (scenarios.labs.exactly_once.tally).
+Everything they see goes into ``Ports.notes`` for the checker (scenarios.labs.exactly_once.tally).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import contextlib
 import json
 from typing import Any
 
-from scenarios.engine.parts import Part, register
+from scenarios.engine.components import Ports
 from services.ports import (
     BrokerError,
     ConsumerConfig,
@@ -32,7 +32,7 @@ from services.ports import (
 PAYMENTS, LEDGER = "payment-events", "ledger"
 SESSION_TIMEOUT_MS = 10_000
 BATCH = 4  # records the ledger books per transaction
-ZOMBIES = "zombies"  # Part.shared key: transactional id -> (producer, attempt) of a crashed instance
+ZOMBIES = "zombies"  # Ports.shared key: transactional id -> (producer, attempt) of a crashed instance
 
 
 def header(record: Record, name: str) -> str:
@@ -47,7 +47,7 @@ def is_fenced(exc: BaseException) -> bool:
 class _Part:
     """What every component shares: names, notes, no consumer until it makes one."""
 
-    def __init__(self, part: Part) -> None:
+    def __init__(self, part: Ports) -> None:
         self.part = part
         self.name, self.index = part.name, part.index
         self.group_id: str | None = None
@@ -89,7 +89,7 @@ class _Part:
 
 
 class Payer(_Part):
-    def __init__(self, part: Part) -> None:
+    def __init__(self, part: Ports) -> None:
         super().__init__(part)
         cfg = part.config
         self.count = int(cfg["count"])
@@ -120,7 +120,7 @@ class Payer(_Part):
 
 
 class Ledger(_Part):
-    def __init__(self, part: Part) -> None:
+    def __init__(self, part: Ports) -> None:
         super().__init__(part)
         cfg = part.config
         self.transactional = bool(cfg["transactional"])
@@ -216,7 +216,7 @@ class Ledger(_Part):
 
 
 class Auditor(_Part):
-    def __init__(self, part: Part) -> None:
+    def __init__(self, part: Ports) -> None:
         super().__init__(part)
         self.isolation = str(part.config["isolation_level"])
         self.join("audit", LEDGER, self.isolation)
@@ -236,8 +236,3 @@ class Auditor(_Part):
                 self.consumer.commit({tp: pos for tp in self.consumer.assignment()
                                       if (pos := self.consumer.position(tp)) is not None})
         return len(records)
-
-
-register("payer", Payer)
-register("ledger", Ledger)
-register("auditor", Auditor)

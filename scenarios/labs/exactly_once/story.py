@@ -20,6 +20,7 @@ from scenarios.labs.exactly_once import parts
 from scenarios.labs.exactly_once.tally import downstream, fencing, payments_log
 
 NO_SHOP = {"order": 0, "payment": 0, "inventory": 0}
+PAYER_PART, LEDGER_PART, AUDITOR_PART = "exactly-once/payer", "exactly-once/ledger", "exactly-once/auditor"
 CRASH_LANDS_MS = 4_000  # from the payer's start until the ledger's first batch has met its fault point
 
 
@@ -59,11 +60,11 @@ def refuse(knobs: ExactlyOnceKnobs) -> None:
 def world(knobs: ExactlyOnceKnobs) -> WorldSpec:
     return WorldSpec(partitions=2, instances=NO_SHOP, network_faults=True, topics=(parts.PAYMENTS, parts.LEDGER),
                      components={
-                         "payer": ComponentSpec(deferred=True, config={
+                         PAYER_PART: ComponentSpec(deferred=True, config={
                              "count": knobs.payments, "idempotence": knobs.enable_idempotence, "acks": knobs.acks}),
-                         "ledger": ComponentSpec(instances=knobs.ledger_instances, config={
+                         LEDGER_PART: ComponentSpec(instances=knobs.ledger_instances, config={
                              "transactional": knobs.transactional, "transactional_id": knobs.transactional_id}),
-                         "auditor": ComponentSpec(config={"isolation_level": knobs.isolation_level}),
+                         AUDITOR_PART: ComponentSpec(config={"isolation_level": knobs.isolation_level}),
                      })
 
 
@@ -136,4 +137,5 @@ def symptoms(observed: Observed, knobs: ExactlyOnceKnobs, ctx: LabContext) -> li
 LAB = Lab.define(__file__, ExactlyOnceKnobs, story, checks, symptoms,
                  demo=lambda ctx: [("idempotence off, no transactions", {})],
                  fix=lambda ctx: {"enable_idempotence": True, "transactional": True,
-                                  "isolation_level": "read_committed"})
+                                  "isolation_level": "read_committed"},
+                 components={"payer": parts.Payer, "ledger": parts.Ledger, "auditor": parts.Auditor})
