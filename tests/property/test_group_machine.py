@@ -149,7 +149,7 @@ class GroupMachine(RuleBasedStateMachine):
 
 
 GroupMachine.TestCase.settings = settings(
-    max_examples=min(settings.default.max_examples, 25), stateful_step_count=25, deadline=None,
+    max_examples=min(settings.default.max_examples, 100), stateful_step_count=30, deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestGroupMachine = GroupMachine.TestCase

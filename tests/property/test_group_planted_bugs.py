@@ -16,7 +16,7 @@ import json
 import re
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, run_state_machine_as_test
 
@@ -65,12 +65,13 @@ def machine_with(group_class: type[Group], protocols: list[str]) -> type[GroupMa
 
 BOUNDED = settings(
     max_examples=500,  # found within a few dozen; the bound keeps a regression from hanging
-    stateful_step_count=20,
+    stateful_step_count=12,
     derandomize=True,
     database=None,
     deadline=None,
     suppress_health_check=list(HealthCheck),
     report_multiple_bugs=False,
+    phases=[Phase.generate, Phase.shrink],  # shrinking is the point: a short script; explaining costs seconds
 )
 
 
