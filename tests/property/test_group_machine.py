@@ -148,8 +148,10 @@ class GroupMachine(RuleBasedStateMachine):
         event(f"committed something: {bool(group and any(group.committed.values()))}")
 
 
+# 100 runs (about a second) unless a long profile asks for more: HYPOTHESIS_PROFILE=explore runs 5,000.
+EXAMPLES = settings.default.max_examples if settings.default.max_examples > 1_000 else min(settings.default.max_examples, 100)
 GroupMachine.TestCase.settings = settings(
-    max_examples=min(settings.default.max_examples, 100), stateful_step_count=30, deadline=None,
+    max_examples=EXAMPLES, stateful_step_count=30, deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestGroupMachine = GroupMachine.TestCase
