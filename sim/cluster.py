@@ -134,7 +134,8 @@ class Cluster:
         self.background.wake()
 
     def create_partitions(self, name: str, total: int) -> None:
-        """Add partitions (CreatePartitions); members notice at their next metadata refresh."""
+        """Add partitions (CreatePartitions); classic members notice at their next metadata refresh, a
+        consumer-protocol group at once (its coordinator bumps the group epoch)."""
         topic = self.topic(name)
         current = len(topic.partitions)
         if not isinstance(total, int) or total <= current:
@@ -146,6 +147,9 @@ class Cluster:
                 self.replication.place(log, topic.replication_factor)
         topic.routes = {}  # keys hash over the new partition count from now on
         self.emit("partitions_created", topic=name, partitions=total)
+        for group in self.groups.values():  # KIP-848: the coordinator watches metadata itself, no client refresh
+            if group.kip848 is not None and any(name in m.topics for m in group.members.values()):
+                group.start_rebalance(f"partitions added to {name}")
 
     def delete_topic(self, name: str) -> None:
         if name not in self.topics:

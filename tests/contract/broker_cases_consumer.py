@@ -137,6 +137,24 @@ class ConsumerCases(ContractHarness):
         self.settle()
         self.eventually(lambda: self._committed(group, {self.tp(kept): 0}), what="the deleted topic's offsets to go")
 
+    def test_a_static_member_restarted_after_partitions_were_added_keeps_its_old_assignment(self) -> None:
+        topic = self.topic("grow-static", partitions=2)
+        group = self.unique("g")
+        old = self.consumer(group, [topic], group_instance_id="grow-1")  # refreshes metadata every 5 min
+        self.poll_until_assigned(old, 2)
+        self.admin.create_partitions(topic, 3)
+        old.close()  # a static member sends no LeaveGroup: the restart takes its place, no rebalance
+        self.settle()
+        restarted = self.consumer(group, [topic], group_instance_id="grow-1")
+        self.poll_until_assigned(restarted, 2)
+        for _ in range(10):  # its first metadata already had 3 partitions: nothing grew, so it never rejoins
+            restarted.poll(timeout=self.poll_timeout_s)
+            self.tick()
+        assert len(restarted.assignment()) == 2
+        other = self.consumer(group, [topic])  # the next rebalance assigns the new partition
+        self.drive([restarted, other], lambda _: len(restarted.assignment()) + len(other.assignment()) == 3,
+                   what="the new partition assigned at the next rebalance")
+
     # ------------------------------------------------------------ helpers
 
     def _members(self, group: str, count: int) -> None:

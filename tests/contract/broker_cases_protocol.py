@@ -102,3 +102,11 @@ class ConsumerProtocolCases(ContractHarness):
         assert holder.assignment() == [TopicPartition(topic, 0)] and newcomer.assignment() == []
         holder.commit({TopicPartition(topic, 0): 2})  # the holder is still a member in good standing
         self.eventually(lambda: self._committed(group, {TopicPartition(topic, 0): 2}), what="the holder's commit")
+
+    def test_the_broker_assigns_partitions_added_to_a_topic_without_a_client_metadata_refresh(self) -> None:
+        topic = self.topic("grow-848", partitions=2)
+        group = self.unique("g")
+        member = self.kip848(group, [topic], topic_metadata_refresh_interval_ms=-1)  # it never refreshes itself
+        self.poll_until_assigned(member, 2)
+        self.admin.create_partitions(topic, 3)
+        self.poll_until_assigned(member, 3)
