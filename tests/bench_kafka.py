@@ -303,6 +303,7 @@ def main() -> None:
     parser.add_argument("--inventory", type=int, default=1, help="inventory instances")
     parser.add_argument("--phases", default="single,rate,saturate,clients")
     parser.add_argument("--records", type=int, default=100_000, help="records per adapter-vs-raw round")
+    parser.add_argument("--client-rounds", type=int, default=5, help="adapter-vs-raw rounds (medians)")
     parser.add_argument("--profile", action="store_true", help="py-spy every service during the saturation phase")
     parser.add_argument("--profile-dir", default=None, help="keep the raw py-spy files here")
     args = parser.parse_args()
@@ -354,8 +355,8 @@ def main() -> None:
 
             root.kafka_broker(bootstrap).admin().delete_topics(list(Topics.with_prefix(prefix).all()))
     if "clients" in phases:
-        print("adapter vs raw confluent-kafka (same settings, best of 3 alternating rounds):")
-        print(report(measure(bootstrap, args.records, 3)))
+        print("adapter vs raw confluent-kafka (same settings dict):")
+        print(report(measure(bootstrap, args.records, args.client_rounds)))
 
 
 def shop_stack_port() -> int:
