@@ -14,7 +14,8 @@ within the phase, per second), p50/p90/p99 of the end-to-end time from the order
 (stamped by the order service when it accepted the order) to its ``updated_ms`` (stamped by the
 order service when the outcome arrived), the CPU seconds each service process, the broker and this
 load generator used, then the adapter-vs-raw confluent-kafka ratios (``tests.bench_kafka_clients``)
-measured in the same run, then the time until every group consumes again after kill -9 of a broker
+measured in the same run, the HTTP stack's CPU per order on asyncio's loop and on uvloop
+(``tests.bench_kafka_http``), then the time until every group consumes again after kill -9 of a broker
 (``tests.bench_kafka_recovery``: a private broker and stack of its own, since it kills the broker).
 Figures are printed; nothing is asserted.
 
@@ -303,7 +304,7 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=40, help="orders placed one at a time at rest")
     parser.add_argument("--payment", type=int, default=1, help="payment instances")
     parser.add_argument("--inventory", type=int, default=1, help="inventory instances")
-    parser.add_argument("--phases", default="single,rate,saturate,clients,recovery")
+    parser.add_argument("--phases", default="single,rate,saturate,clients,http,recovery")
     parser.add_argument("--records", type=int, default=100_000, help="records per adapter-vs-raw round")
     parser.add_argument("--client-rounds", type=int, default=5, help="adapter-vs-raw rounds (medians)")
     parser.add_argument("--profile", action="store_true", help="py-spy every service during the saturation phase")
@@ -359,6 +360,11 @@ def main() -> None:
     if "clients" in phases:
         print("adapter vs raw confluent-kafka (same settings dict):")
         print(report(measure(bootstrap, args.records, args.client_rounds)))
+    if "http" in phases:
+        from tests import bench_kafka_http
+
+        print("order API, HTTP stack only (in-memory store), 8 clients, median of 3 rounds:")
+        print(bench_kafka_http.report(bench_kafka_http.measure()))
     if "recovery" in phases:
         from tests import bench_kafka_recovery
 
