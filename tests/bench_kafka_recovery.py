@@ -59,8 +59,9 @@ def _wait(what: str, ready: Any, deadline: float, step: float = 0.1) -> None:
         time.sleep(step)  # polling, bounded by the deadline
 
 
-def measure(dsn: str, echo: Any = print) -> dict[str, Any]:
-    """Start a private broker and a stack, kill -9 the broker, start it, time the way back."""
+def measure(dsn: str, echo: Any = print, trace: bool = False) -> dict[str, Any]:
+    """Start a private broker and a stack, kill -9 the broker, start it, time the way back; ``trace``
+    echoes what each group still waits for at every look (who is missing, a stale member id)."""
     from compose import processes
     from scenarios import root
     from scenarios.stack import service_process, shop_stack
@@ -104,7 +105,7 @@ def measure(dsn: str, echo: Any = print) -> dict[str, Any]:
             while pending and time.monotonic() < deadline:
                 for service in sorted(pending - {"order completed"}):
                     missing = shop_stack.missing_members(config, [p for p in procs if p.service == service], sup)
-                    if os.environ.get("RECOVERY_DEBUG"):
+                    if trace:
                         echo(f"  +{time.monotonic() - listening:.1f}s {service}: {missing}")
                     if not missing:
                         result["after_listening"][f"{service} group"] = time.monotonic() - listening
@@ -137,10 +138,11 @@ def report(r: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.parse_args()
+    parser.add_argument("--trace", action="store_true", help="print what each group waits for, every look")
+    args = parser.parse_args()
     from compose.postgres import ensure_database
 
-    print(report(measure(os.environ.get("DATABASE_URL") or ensure_database())))
+    print(report(measure(os.environ.get("DATABASE_URL") or ensure_database(), trace=args.trace)))
 
 
 if __name__ == "__main__":
