@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -49,24 +50,38 @@ def _metadata(msg: confluent_kafka.Message) -> RecordMetadata:
 
 
 class _Batch:
-    """Delivery results of the records produced since the last flush, in produce order: librdkafka's
-    Message for a delivered record (made into RecordMetadata only when looked at), else the error."""
+    """The records produced since the last flush and their delivery reports.
 
-    def __init__(self, watch: ConnectionWatch) -> None:
-        self.results: list[confluent_kafka.Message | KafkaError | None] = []
-        self._watch = watch
+    Every record of a batch shares one delivery callback (a closure per record would be an allocation
+    the garbage collector then walks, per record, until the ack). librdkafka reports in delivery order,
+    which is produce order within a partition but not across partitions, so the batch also keeps
+    references to each record's topic, key and value (no copy): ``in_produce_order`` matches the reports
+    back to them, the only time the order is needed (flush's metadata, when someone looks at it).
+    """
 
-    def slot(self, on_delivery: DeliveryCallback | None) -> Any:
-        index = len(self.results)
-        self.results.append(None)
-        results = self.results
-        if on_delivery is None:
-            def delivered(err: KafkaError | None, msg: confluent_kafka.Message) -> None:
-                results[index] = msg if err is None else err
-            return delivered
+    __slots__ = ("reports", "failures", "topics", "keys", "values", "delivered")
+
+    def __init__(self) -> None:
+        self.reports: list[confluent_kafka.Message] = []  # delivered or failed, in delivery order
+        self.failures: list[KafkaError] = []
+        self.topics: list[str] = []
+        self.keys: list[bytes | None] = []
+        self.values: list[bytes | None] = []
+        reports, failures = self.reports, self.failures
+
+        def delivered(err: KafkaError | None, msg: confluent_kafka.Message) -> None:
+            reports.append(msg)
+            if err is not None:
+                failures.append(err)
+
+        self.delivered = delivered
+
+    def told(self, on_delivery: DeliveryCallback) -> Any:
+        """A record's own callback (the caller asked for one): the batch's report, then the caller's."""
+        delivered = self.delivered
 
         def delivered_and_told(err: KafkaError | None, msg: confluent_kafka.Message) -> None:
-            results[index] = msg if err is None else err
+            delivered(err, msg)
             metadata = _metadata(msg)
             if err is not None:
                 metadata = RecordMetadata(metadata.topic, metadata.partition, None)
@@ -74,24 +89,61 @@ class _Batch:
 
         return delivered_and_told
 
+    def sent(self, topic: str, key: bytes | None, value: bytes | None) -> int:
+        self.topics.append(topic)
+        self.keys.append(key)
+        self.values.append(value)
+        return len(self.topics)
+
+
+def in_produce_order(
+    reports: list[confluent_kafka.Message], topics: list[str], keys: list[object], values: list[object]
+) -> list[confluent_kafka.Message]:
+    """The delivery reports reordered as the records were produced.
+
+    Reports of one partition come in produce order, so the report of the next record produced is at
+    the head of its partition's queue: the head whose topic, key and value are the record's. Records
+    alike in all three are interchangeable; should nothing match (never expected), delivery order.
+    """
+    queues: dict[tuple[str, int], collections.deque[confluent_kafka.Message]] = {}
+    for msg in reports:
+        queues.setdefault((msg.topic(), msg.partition()), collections.deque()).append(msg)
+    if len(queues) <= 1 or len(reports) != len(topics):
+        return reports
+    of_topic: dict[str, list[collections.deque[confluent_kafka.Message]]] = {}
+    for (topic, _), queue in queues.items():
+        of_topic.setdefault(topic, []).append(queue)
+    ordered = []
+    for topic, key, value in zip(topics, keys, values, strict=True):
+        for queue in of_topic.get(topic, ()):
+            if queue and queue[0].key() == key and queue[0].value() == value:
+                ordered.append(queue.popleft())
+                break
+        else:
+            return reports
+    return ordered
+
 
 class FlushedMetadata(Sequence):
     """What flush() returns: RecordMetadata in produce order, built the first time it is looked at
     (the services never look: they only need the flush to succeed). Compares equal to a list."""
 
-    __slots__ = ("_messages", "_items")
+    __slots__ = ("_batch", "_items")
 
-    def __init__(self, messages: list[confluent_kafka.Message]) -> None:
-        self._messages: list[confluent_kafka.Message] | None = messages
+    def __init__(self, batch: _Batch) -> None:
+        self._batch: _Batch | None = batch
         self._items: list[RecordMetadata] | None = None
 
     def _list(self) -> list[RecordMetadata]:
         if self._items is None:
-            self._items, self._messages = [_metadata(m) for m in self._messages or ()], None
+            batch, self._batch = self._batch, None
+            assert batch is not None
+            ordered = in_produce_order(batch.reports, batch.topics, batch.keys, batch.values)
+            self._items = [_metadata(m) for m in ordered]
         return self._items
 
     def __len__(self) -> int:
-        return len(self._messages) if self._items is None else len(self._items)  # type: ignore[arg-type]
+        return len(self._batch.reports) if self._items is None else len(self._items)  # type: ignore[union-attr]
 
     def __getitem__(self, index: Any) -> Any:
         return self._list()[index]
@@ -122,7 +174,7 @@ class KafkaProducer:
             self._producer = confluent_kafka.Producer(settings)
         except KafkaException as exc:
             raise watch.translate(exc, "create producer") from exc
-        self._batch = _Batch(watch)
+        self._batch = _Batch()
         self._closed = False
 
     def produce(
@@ -138,7 +190,8 @@ class KafkaProducer:
     ) -> None:
         if not _plainly_valid(key, value, headers):
             record_wire_size(key, value, headers)  # the port's record rules (InvalidRecord), before librdkafka's
-        delivered = self._batch.slot(on_delivery)
+        batch = self._batch
+        delivered = batch.delivered if on_delivery is None else batch.told(on_delivery)
         if headers.__class__ is not list:  # librdkafka takes a list (or a dict), not a tuple
             headers = list(headers) if headers else None  # type: ignore[assignment]
         kwargs: dict[str, Any] | None = None
@@ -158,11 +211,9 @@ class KafkaProducer:
             except BufferError as exc:
                 # The local queue is full: serve delivery reports for a moment, then try once more.
                 if attempt == 1:
-                    self._batch.results.pop()
                     raise ProduceFailed(f"local queue full producing to {topic}", retriable=True) from exc
                 self._producer.poll(1.0)
             except KafkaException as exc:
-                self._batch.results.pop()
                 err: KafkaError = exc.args[0]
                 if err.code() == KafkaError._STATE:
                     raise TransactionStateError(
@@ -173,11 +224,11 @@ class KafkaProducer:
                 if isinstance(failure, UnknownTopic):  # e.g. an explicit partition the topic does not have
                     raise failure from exc
                 raise produce_failed(err, action=f"produce to {topic}") from exc
-        if not len(self._batch.results) & 255:  # serve delivery reports now and then, not per record
+        if not batch.sent(topic, key, value) & 255:  # serve delivery reports now and then, not per record
             self._producer.poll(0)
 
     def flush(self, timeout: float = 10.0) -> Sequence[RecordMetadata]:
-        batch, self._batch = self._batch, _Batch(self._watch)
+        batch, self._batch = self._batch, _Batch()
         remaining = self._producer.flush(timeout)
         if remaining:
             # Drop what never left the client so its outcome is definite (not delivered).
@@ -188,18 +239,18 @@ class KafkaProducer:
             if cause is not None:
                 message = self._watch.translate(cause, "produce").args[0] + f" ({message})"
             raise ProduceFailed(message, retriable=True)
-        failures = [r for r in batch.results if isinstance(r, KafkaError)]
+        failures = batch.failures
         if failures and isinstance(self._watch.translate(failures[0]), UnknownTopic):
             # The client learns the topic's partitions only after produce(): same error as an early refusal.
             raise self._watch.translate(failures[0], "deliver a record")
         if failures:
             raise produce_failed(
                 failures[0],
-                action=f"deliver {len(failures)} of {len(batch.results)} record(s)",
+                action=f"deliver {len(failures)} of {len(batch.topics)} record(s)",
                 bootstrap=self._watch.bootstrap if self._watch.last else None,
             )
         self._watch.healthy()
-        return FlushedMetadata([r for r in batch.results if r is not None])
+        return FlushedMetadata(batch)
 
     # ------------------------------------------------------------ transactions
 
@@ -235,7 +286,7 @@ class KafkaProducer:
         self._call("abort transaction", self._producer.abort_transaction, TRANSACTION_TIMEOUT_S)
         # Records of the aborted transaction were purged; their reports must not leak into the next flush.
         self._producer.poll(0)
-        self._batch = _Batch(self._watch)
+        self._batch = _Batch()
 
     def close(self) -> None:
         if self._closed:

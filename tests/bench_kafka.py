@@ -13,8 +13,11 @@ accepted/s (201s per second of the phase), completed/s (orders of the phase that
 within the phase, per second), p50/p90/p99 of the end-to-end time from the order's ``created_ms``
 (stamped by the order service when it accepted the order) to its ``updated_ms`` (stamped by the
 order service when the outcome arrived), the CPU seconds each service process, the broker and this
-load generator used, and then the adapter-vs-raw confluent-kafka ratios (``tests.bench_kafka_clients``)
-measured in the same run. Figures are printed; nothing is asserted.
+load generator used, then the adapter-vs-raw confluent-kafka ratios (``tests.bench_kafka_clients``)
+measured in the same run, the HTTP stack's CPU per order on asyncio's loop and on uvloop
+(``tests.bench_kafka_http``), then the time until every group consumes again after kill -9 of a broker
+(``tests.bench_kafka_recovery``: a private broker and stack of its own, since it kills the broker).
+Figures are printed; nothing is asserted.
 
 ``--profile`` samples every service process with py-spy (``pip install py-spy``) during the
 saturation phase twice over, idle threads included (where the time goes: waits on the broker,
@@ -301,8 +304,9 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=40, help="orders placed one at a time at rest")
     parser.add_argument("--payment", type=int, default=1, help="payment instances")
     parser.add_argument("--inventory", type=int, default=1, help="inventory instances")
-    parser.add_argument("--phases", default="single,rate,saturate,clients")
+    parser.add_argument("--phases", default="single,rate,saturate,clients,http,recovery")
     parser.add_argument("--records", type=int, default=100_000, help="records per adapter-vs-raw round")
+    parser.add_argument("--client-rounds", type=int, default=5, help="adapter-vs-raw rounds (medians)")
     parser.add_argument("--profile", action="store_true", help="py-spy every service during the saturation phase")
     parser.add_argument("--profile-dir", default=None, help="keep the raw py-spy files here")
     args = parser.parse_args()
@@ -354,8 +358,18 @@ def main() -> None:
 
             root.kafka_broker(bootstrap).admin().delete_topics(list(Topics.with_prefix(prefix).all()))
     if "clients" in phases:
-        print("adapter vs raw confluent-kafka (same settings, best of 3 alternating rounds):")
-        print(report(measure(bootstrap, args.records, 3)))
+        print("adapter vs raw confluent-kafka (same settings dict):")
+        print(report(measure(bootstrap, args.records, args.client_rounds)))
+    if "http" in phases:
+        from tests import bench_kafka_http
+
+        print("order API, HTTP stack only (in-memory store), 8 clients, median of 3 rounds:")
+        print(bench_kafka_http.report(bench_kafka_http.measure()))
+    if "recovery" in phases:
+        from tests import bench_kafka_recovery
+
+        print("group recovery after kill -9 of the broker (a private broker and stack of its own):")
+        print(bench_kafka_recovery.report(bench_kafka_recovery.measure(dsn)))
 
 
 def shop_stack_port() -> int:

@@ -48,6 +48,9 @@ IDLE_BACKOFF_S = 0.2  # when a step fails fast (broker down), do not spin
 # partitions go to the others: 6 s is the broker's default group.min.session.timeout.ms. A clean
 # shutdown leaves the group at once (LeaveGroup on close), whatever this is.
 SESSION_TIMEOUT_MS = 6_000
+# After a broker restart the clients reconnect on librdkafka's backoff: 100 ms doubling per failed
+# attempt up to reconnect.backoff.max.ms (default 10 s).
+RECOVERY_SETTINGS: dict[str, int] = {"reconnect.backoff.max.ms": 1_000}
 RELAY_IDLE_S = 0.5  # the relay also looks at the outbox this often unwoken (another instance's orders)
 ORDER_POOL_SIZE = 6  # the order store's connections: HTTP threads, the relay and the consumer loop
 
@@ -119,7 +122,7 @@ def run_service(opts: ServiceOptions, stop: StopFlag | None = None) -> int:
                            session_timeout_ms=opts.session_timeout_ms, order_events=OrderEvents(opts.order_events),
                            batch_transactions=True)
     clock = root.wall_clock()
-    broker = root.kafka_broker(opts.settings.bootstrap)
+    broker = root.kafka_broker(opts.settings.bootstrap, extra=RECOVERY_SETTINGS)
     schema = opts.schema or root.service_schema(opts.name, opts.prefix)
     store = root.postgres_store(opts.settings.database_url_or_local(), schema,
                                 pool_size=ORDER_POOL_SIZE if opts.name == "order" else 3)
