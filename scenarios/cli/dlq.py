@@ -63,6 +63,7 @@ class _Where:
         if name is None:
             raise learner.NotStarted("no lab run to look at: run `kafkalab lab start poison-pill` first")
         self.state, self.script = learner.last_script(name, self.settings)
+        self.registry_json: str | None = None  # sim: the replayed world's registry, for Avro values
         topic = getattr(args, "topic", None)
         if topic is not None and topic not in TOPICS:
             raise ConfigError(f"{topic!r} is not a dead-letter topic; they are {', '.join(TOPICS)}")
@@ -83,6 +84,7 @@ class _Where:
             type(phase)(phase.name, phase.world, phase.steps + extra),)),))
         obs = session.play_script(replayed, self.settings).last
         assert obs is not None
+        self.registry_json = obs.registry_json
         result = obs.redrives[-1] if redrive and obs.redrives else {}
         return [r for t, rs in sorted(obs.dlq_records().items()) if topic in (None, t) for r in rs], result
 
@@ -130,6 +132,13 @@ class _Where:
         return {"sent": len(sent), "refused": [line.replace(prefix, "") for line in refused]}
 
 
+    def reader(self) -> Any:
+        """What reads an Avro value: the sim run's registry, or the kafka world's (``registry_url``)."""
+        if self.mode == "kafka":
+            return root.avro_reader(root.registry_client(self.settings.registry_url, timeout_s=5.0))
+        return root.avro_reader(root.memory_registry_client(self.registry_json)) if self.registry_json else None
+
+
 class _Deadline:
     def __init__(self, seconds: float) -> None:
         import time
@@ -164,7 +173,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     where = _Where(args)
     for r in where.letters(args.topic)[0]:
         if (r.partition, r.offset) == (args.partition, args.offset):
-            print(json.dumps(dlq.detail(r), indent=None if args.json else 2, sort_keys=True))
+            print(json.dumps(dlq.detail(r, where.reader()), indent=None if args.json else 2, sort_keys=True))
             return 0
     print(f"no dead letter at {args.topic} partition {args.partition} offset {args.offset} "
           f"(`kafkalab dlq list {args.topic}` lists them)", file=sys.stderr)
