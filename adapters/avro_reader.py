@@ -21,7 +21,8 @@ from services.registry import RegistryError, RegistryUnavailable, SchemaNotFound
 class WireReader:
     """``read(value)``: the decoded record (dicts, lists, scalars) of a magic-byte-0 Avro value."""
 
-    def __init__(self, client: SchemaRegistryClient) -> None:
+    def __init__(self, client: SchemaRegistryClient, url: str = "") -> None:
+        self._url = url  # named in the error when no registry answers
         self._deserializer = AvroDeserializer(client)  # no reader schema: the writer's, by id
 
     def read(self, value: bytes) -> Any:
@@ -31,7 +32,7 @@ class WireReader:
         except (SchemaRegistryError, httpx.TransportError) as exc:
             if getattr(exc, "http_status_code", None) == 404:
                 raise SchemaNotFound(f"the schema registry has no schema id {schema_id}") from None
-            error = translate(exc)
+            error = translate(exc, url=self._url)
             raise error if isinstance(error, RegistryUnavailable) else RegistryError(str(error)) from None
         except Exception as exc:  # fastavro: the bytes do not follow the schema the id names
             raise RegistryError(f"schema id {schema_id} cannot read these bytes: {type(exc).__name__}: {exc}") from None

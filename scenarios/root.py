@@ -194,8 +194,8 @@ def order_api(store: StateStore, clock: Clock, ids: IdGenerator, topics: Topics,
                     broker=broker)
 
 
-def avro_reader(client: Any) -> Any:
+def avro_reader(client: Any, url: str = "") -> Any:
     """Reads any registry-framed Avro value with its writer schema (``kafkalab dlq show``, the console)."""
     from adapters.avro_reader import WireReader
 
-    return WireReader(client)
+    return WireReader(client, url)

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "scenarios.cli.tune",
     "scenarios.cli.console",
     "compose.cli",
+    "scenarios.cli.clean",  # after compose.cli: it adds `kafka clean` to that group
 )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import uuid
 from typing import Any
@@ -25,9 +26,11 @@ from scenarios.engine.model import Script, Stage, Step
 from scenarios.ops import dlq
 from scenarios.root import quiet_logs_to_stderr
 from scenarios.validation import ConfigError
+from services.ports import BrokerError
 
 TOPICS = ("orders.dlq", "payments.dlq", "inventory.dlq")
 CATCH_UP_S = 30.0
+LIBRDKAFKA_LOGGER = "kafkalab.librdkafka"  # adapters.kafka_broker names it (not imported: sim needs no client)
 
 
 def register(subparsers: Any) -> None:
@@ -57,6 +60,7 @@ class _Where:
 
     def __init__(self, args: argparse.Namespace) -> None:
         quiet_logs_to_stderr()
+        logging.getLogger(LIBRDKAFKA_LOGGER).setLevel(logging.CRITICAL)  # its connect errors: said once, below
         self.settings = settings_of(args)
         self.files = learner.files(self.settings)
         name = args.lab or self.files.current()
@@ -95,6 +99,10 @@ class _Where:
             raise learner.NotStarted("the last kafka check kept no topics: run `kafkalab lab check` again")
         prefix = self.state.prefixes[0]
         broker = root.kafka_broker(self.settings.bootstrap, client_prefix="kafkalab-dlq")
+        try:  # a broker that does not answer is one line, not an empty list after a long wait
+            root.kafka_broker(self.settings.bootstrap, client_prefix="kafkalab-dlq", timeout_s=5.0).admin().list_topics()
+        except BrokerError as exc:
+            raise ConfigError(f"dlq: {exc}") from None
         names = [prefix + t for t in TOPICS if topic in (None, t)]
         result: dict[str, Any] = {}
         if redrive:
@@ -135,7 +143,8 @@ class _Where:
     def reader(self) -> Any:
         """What reads an Avro value: the sim run's registry, or the kafka world's (``registry_url``)."""
         if self.mode == "kafka":
-            return root.avro_reader(root.registry_client(self.settings.registry_url, timeout_s=5.0))
+            url = self.settings.registry_url
+            return root.avro_reader(root.registry_client(url, timeout_s=5.0), url)
         return root.avro_reader(root.memory_registry_client(self.registry_json)) if self.registry_json else None
 
 
