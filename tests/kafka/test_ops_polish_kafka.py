@@ -95,3 +95,14 @@ def test_kafka_clean_removes_a_dead_runs_names_and_leaves_a_run_with_members(lab
             if g.startswith((dead, alive)):
                 with contextlib.suppress(BrokerError):  # tidying up only
                     admin.delete_group(g)
+
+
+def test_topics_configs_of_an_unknown_topic_names_it_in_one_line(kafka_bootstrap, capsys):
+    from scenarios.cli import main
+
+    missing = f"polish-missing-{uuid.uuid4().hex[:6]}"
+    capsys.readouterr()
+    assert main(["topics", "configs", missing, "--bootstrap", kafka_bootstrap]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and f"no topic '{missing}' on {kafka_bootstrap}" in err, err
+    assert "kafka-topics --list" in err
