@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from scenarios import labs, learner, session
-from scenarios.cli.common import add_settings_options, settings_of
+from scenarios.cli.common import add_settings_options, port_number, settings_of
 from scenarios.engine.knobs import KnobError, render_table
 from scenarios.engine.lab import Lab
 from scenarios.engine.model import ScriptError
@@ -31,7 +31,7 @@ def register(subparsers: Any) -> None:
     console.add_argument("--prefix", default="", help="with --attach: only topics and groups with this prefix")
     console.add_argument("--lab", default=None, help="run the shop as this lab sets it up (default: your current lab)")
     console.add_argument("--host", default="127.0.0.1", help="loopback only (127.0.0.1, ::1, localhost)")
-    console.add_argument("--port", type=int, default=None, help="default 3000 (sim), 3001 (kafka)")
+    console.add_argument("--port", type=port_number, default=None, help="default 3000 (sim), 3001 (kafka)")
     console.add_argument("--seed", type=int, default=1, help="sim: the world's seed")
     console.add_argument("--speed", type=float, default=1.0, help="sim: virtual seconds per wall second")
     console.add_argument("--max-redrives", type=int, default=dlq.DEFAULT_MAX_REDRIVES,

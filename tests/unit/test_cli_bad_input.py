@@ -45,3 +45,23 @@ def test_dlq_of_a_kafka_check_whose_broker_does_not_answer_is_one_line(lab_dir, 
     (lab_dir / "lab.json").write_text(json.dumps(state))
     err = _one_line(capsys, ["dlq", "list", "--bootstrap", "localhost:1"])
     assert "could not reach Kafka at localhost:1" in err
+
+
+@pytest.mark.parametrize("argv", [["console", "--port", "99999"], ["up", "--mode", "sim", "--port", "x"]])
+def test_a_port_out_of_range_is_a_usage_error_not_a_bind_traceback(capsys, argv):
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "is not a port number" in err and "Traceback" not in err
+
+
+def test_up_on_a_port_already_taken_says_so_in_one_line(capsys):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        err = _one_line(capsys, ["up", "--mode", "sim", "--host", "127.0.0.1", "--port", str(port)])
+    assert f"--port {port}: cannot listen there" in err
