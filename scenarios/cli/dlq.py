@@ -139,7 +139,6 @@ class _Where:
                 world.close()
         return {"sent": len(sent), "refused": [line.replace(prefix, "") for line in refused]}
 
-
     def reader(self) -> Any:
         """What reads an Avro value: the sim run's registry, or the kafka world's (``registry_url``)."""
         if self.mode == "kafka":
