@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,22 @@ def lab_world(lab: Lab, settings: Settings, mode: str, seed: int) -> WorldSpec:
     return spec.model_copy(update={"deferred": (), "bootstrap": None})
 
 
+def _broker_answers(bootstrap: str) -> None:
+    """Before serving: a broker that does not answer is one line, not a page of librdkafka errors."""
+    from scenarios import root
+    from services.ports import BrokerError
+
+    lines = logging.getLogger("kafkalab.librdkafka")  # adapters.kafka_broker's: its connect errors, said once
+    level = lines.level
+    lines.setLevel(logging.CRITICAL)
+    try:
+        root.kafka_broker(bootstrap, client_prefix="kafkalab-console", timeout_s=5.0).admin().list_topics()
+    except BrokerError as exc:
+        raise ConfigError(f"console --mode kafka: {exc}") from None
+    finally:
+        lines.setLevel(level)
+
+
 def cmd_console(args: argparse.Namespace) -> int:
     from scenarios.console.serve import ConsoleStack, loopback
     from scenarios.stack.service_process import StopFlag
@@ -114,6 +131,8 @@ def cmd_console(args: argparse.Namespace) -> int:
     if args.speed <= 0:
         raise ConfigError(f"--speed {args.speed}: must be above 0")
     settings = settings_of(args)
+    if args.mode == "kafka":
+        _broker_answers(settings.bootstrap)
     name = args.lab or learner.files(settings).current()
     lab = labs.get(name) if name else None
     spec = lab_world(lab, settings, args.mode, args.seed) if lab and not args.attach else None

@@ -65,3 +65,8 @@ def test_up_on_a_port_already_taken_says_so_in_one_line(capsys):
         port = taken.getsockname()[1]
         err = _one_line(capsys, ["up", "--mode", "sim", "--host", "127.0.0.1", "--port", str(port)])
     assert f"--port {port}: cannot listen there" in err
+
+
+def test_the_kafka_console_with_a_broker_that_does_not_answer_is_one_line_before_serving(lab_dir, capsys):  # noqa: F811
+    err = _one_line(capsys, ["console", "--mode", "kafka", "--attach", "--bootstrap", "localhost:1", "--port", "3977"])
+    assert "console --mode kafka: could not reach Kafka at localhost:1" in err
