@@ -32,11 +32,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     down = actions.add_parser("down", help="stop the brokers this directory started")
     down.add_argument("--wipe", action="store_true", help="also delete their data (topics, offsets)")
     _data_dir_option(down)
+    _port_offset_check(down)
     down.set_defaults(func=_guarded(_kafka_down))
 
     status = actions.add_parser("status", help="running or not, pids, bootstrap, readiness")
     status.add_argument("--json", action="store_true")
     _data_dir_option(status)
+    _port_offset_check(status)
     status.set_defaults(func=_guarded(_kafka_status))
 
     from compose.faultproxy.cli import register as register_faults
@@ -67,6 +69,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _data_dir_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=None,
                         help="the cluster's data dir (default: $KAFKALAB_DATA, else ./.kafkalab/kafka)")
+
+
+def _port_offset_check(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port-offset", type=int, default=None,
+                        help="the offset `kafka up --port-offset` was given: checked against the data dir's cluster")
+
+
+def _cluster(args: argparse.Namespace):
+    """The data dir to act on, as ``kafka up`` resolves it; with --port-offset, it must hold that cluster."""
+    from compose.config import DataDir
+
+    data = _data(args)
+    offset = args.port_offset
+    if offset is None:
+        return data
+    where = data or DataDir()
+    state = where.load_state()
+    hint = f"pass the --data-dir it was started with (`kafkalab kafka up --port-offset {offset} --data-dir DIR`)"
+    if state is None:
+        raise LauncherError(f"no cluster on port offset {offset} was started from {where.root}; {hint}")
+    if state.port_offset != offset:
+        raise LauncherError(f"{where.root} holds the cluster on port offset {state.port_offset}, not {offset}; {hint}")
+    return where
 
 
 def _data(args: argparse.Namespace):
@@ -113,7 +138,7 @@ def _kafka_up(args: argparse.Namespace) -> int:
 def _kafka_down(args: argparse.Namespace) -> int:
     from compose import launcher
 
-    stopped = launcher.down(wipe=args.wipe, echo=_say, data=_data(args))
+    stopped = launcher.down(wipe=args.wipe, echo=_say, data=_cluster(args))
     print(f"stopped {len(stopped)} Kafka process(es)" if stopped else "no Kafka started from here was running")
     return 0
 
@@ -121,7 +146,7 @@ def _kafka_down(args: argparse.Namespace) -> int:
 def _kafka_status(args: argparse.Namespace) -> int:
     from compose import launcher
 
-    status = launcher.status(data=_data(args))
+    status = launcher.status(data=_cluster(args))
     if args.json:
         print(json.dumps(status.to_dict(), indent=2))
     else:

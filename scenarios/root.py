@@ -102,12 +102,13 @@ def postgres_stores(settings: Settings, *, suffix: str = "") -> dict[str, StateS
 # ---------------------------------------------------------------- schema registries and Avro
 
 
-def memory_registry_client() -> Any:
-    """confluent's registry client over a fresh in-memory registry (the simulated world's; ids from 1)."""
+def memory_registry_client(saved: str | None = None) -> Any:
+    """confluent's registry client over a fresh in-memory registry (the simulated world's; ids from 1),
+    or over one a simulated run saved (``saved``: its JSON)."""
     from adapters.memory_registry import MemoryRegistry
     from adapters.registry_client import MemoryRegistryClient
 
-    return MemoryRegistryClient(MemoryRegistry())
+    return MemoryRegistryClient(MemoryRegistry.from_json(saved) if saved else MemoryRegistry())
 
 
 def registry_client(url: str, *, timeout_s: float = 10.0) -> Any:
@@ -191,3 +192,10 @@ def order_api(store: StateStore, clock: Clock, ids: IdGenerator, topics: Topics,
     """``order_events`` other than relay (a dual write, the outbox lab) produces from the API: ``broker``."""
     return OrderApi(store, clock, ids, catalog=DEFAULT_CATALOG, topics=topics, order_events=order_events,
                     broker=broker)
+
+
+def avro_reader(client: Any, url: str = "") -> Any:
+    """Reads any registry-framed Avro value with its writer schema (``kafkalab dlq show``, the console)."""
+    from adapters.avro_reader import WireReader
+
+    return WireReader(client, url)

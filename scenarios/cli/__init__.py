@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "scenarios.cli.tune",
     "scenarios.cli.console",
     "compose.cli",
+    "scenarios.cli.clean",  # after compose.cli: it adds `kafka clean` to that group
 )
 
 
@@ -58,7 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # argparse would blame the top-level parser: name the command that was given them
+        words = " ".join(_command_words(args))
+        print(f"kafkalab {words}: unrecognized arguments: {' '.join(extra)} (`kafkalab {words} --help` lists "
+              "what it takes)", file=sys.stderr)
+        return 2
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -70,6 +76,15 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `kafkalab ... | head`: the reader left; end quietly
         _silence_stdout()
         return 1
+
+
+def _command_words(args: argparse.Namespace) -> list[str]:
+    """``["offsets", "show"]``: the command and its action(s), from each group's ``<name>_command`` dest."""
+    words, key = [], "command"
+    while isinstance(getattr(args, key, None), str):
+        words.append(getattr(args, key))
+        key = words[-1].replace("-", "_") + "_command"
+    return words
 
 
 def _silence_stdout() -> None:

@@ -36,3 +36,14 @@ def settings_of(args: argparse.Namespace) -> Settings:
     settings = Settings.resolve(given)
     args._settings = settings
     return settings
+
+
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port, 1-65535 (else argparse's one-line usage error, not a bind() traceback)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (1-65535)")
+    return port

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import threading
 from pathlib import Path
 from typing import Any
 
 from scenarios import labs, learner, session
-from scenarios.cli.common import add_settings_options, settings_of
+from scenarios.cli.common import add_settings_options, port_number, settings_of
 from scenarios.engine.knobs import KnobError, render_table
 from scenarios.engine.lab import Lab
 from scenarios.engine.model import ScriptError
@@ -31,7 +32,7 @@ def register(subparsers: Any) -> None:
     console.add_argument("--prefix", default="", help="with --attach: only topics and groups with this prefix")
     console.add_argument("--lab", default=None, help="run the shop as this lab sets it up (default: your current lab)")
     console.add_argument("--host", default="127.0.0.1", help="loopback only (127.0.0.1, ::1, localhost)")
-    console.add_argument("--port", type=int, default=None, help="default 3000 (sim), 3001 (kafka)")
+    console.add_argument("--port", type=port_number, default=None, help="default 3000 (sim), 3001 (kafka)")
     console.add_argument("--seed", type=int, default=1, help="sim: the world's seed")
     console.add_argument("--speed", type=float, default=1.0, help="sim: virtual seconds per wall second")
     console.add_argument("--max-redrives", type=int, default=dlq.DEFAULT_MAX_REDRIVES,
@@ -99,6 +100,22 @@ def lab_world(lab: Lab, settings: Settings, mode: str, seed: int) -> WorldSpec:
     return spec.model_copy(update={"deferred": (), "bootstrap": None})
 
 
+def _broker_answers(bootstrap: str) -> None:
+    """Before serving: a broker that does not answer is one line, not a page of librdkafka errors."""
+    from scenarios import root
+    from services.ports import BrokerError
+
+    lines = logging.getLogger("kafkalab.librdkafka")  # adapters.kafka_broker's: its connect errors, said once
+    level = lines.level
+    lines.setLevel(logging.CRITICAL)
+    try:
+        root.kafka_broker(bootstrap, client_prefix="kafkalab-console", timeout_s=5.0).admin().list_topics()
+    except BrokerError as exc:
+        raise ConfigError(f"console --mode kafka: {exc}") from None
+    finally:
+        lines.setLevel(level)
+
+
 def cmd_console(args: argparse.Namespace) -> int:
     from scenarios.console.serve import ConsoleStack, loopback
     from scenarios.stack.service_process import StopFlag
@@ -114,6 +131,8 @@ def cmd_console(args: argparse.Namespace) -> int:
     if args.speed <= 0:
         raise ConfigError(f"--speed {args.speed}: must be above 0")
     settings = settings_of(args)
+    if args.mode == "kafka":
+        _broker_answers(settings.bootstrap)
     name = args.lab or learner.files(settings).current()
     lab = labs.get(name) if name else None
     spec = lab_world(lab, settings, args.mode, args.seed) if lab and not args.attach else None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import uuid
 from typing import Any
@@ -25,9 +26,11 @@ from scenarios.engine.model import Script, Stage, Step
 from scenarios.ops import dlq
 from scenarios.root import quiet_logs_to_stderr
 from scenarios.validation import ConfigError
+from services.ports import BrokerError
 
 TOPICS = ("orders.dlq", "payments.dlq", "inventory.dlq")
 CATCH_UP_S = 30.0
+LIBRDKAFKA_LOGGER = "kafkalab.librdkafka"  # adapters.kafka_broker names it (not imported: sim needs no client)
 
 
 def register(subparsers: Any) -> None:
@@ -57,12 +60,14 @@ class _Where:
 
     def __init__(self, args: argparse.Namespace) -> None:
         quiet_logs_to_stderr()
+        logging.getLogger(LIBRDKAFKA_LOGGER).setLevel(logging.CRITICAL)  # its connect errors: said once, below
         self.settings = settings_of(args)
         self.files = learner.files(self.settings)
         name = args.lab or self.files.current()
         if name is None:
             raise learner.NotStarted("no lab run to look at: run `kafkalab lab start poison-pill` first")
         self.state, self.script = learner.last_script(name, self.settings)
+        self.registry_json: str | None = None  # sim: the replayed world's registry, for Avro values
         topic = getattr(args, "topic", None)
         if topic is not None and topic not in TOPICS:
             raise ConfigError(f"{topic!r} is not a dead-letter topic; they are {', '.join(TOPICS)}")
@@ -83,6 +88,7 @@ class _Where:
             type(phase)(phase.name, phase.world, phase.steps + extra),)),))
         obs = session.play_script(replayed, self.settings).last
         assert obs is not None
+        self.registry_json = obs.registry_json
         result = obs.redrives[-1] if redrive and obs.redrives else {}
         return [r for t, rs in sorted(obs.dlq_records().items()) if topic in (None, t) for r in rs], result
 
@@ -93,6 +99,10 @@ class _Where:
             raise learner.NotStarted("the last kafka check kept no topics: run `kafkalab lab check` again")
         prefix = self.state.prefixes[0]
         broker = root.kafka_broker(self.settings.bootstrap, client_prefix="kafkalab-dlq")
+        try:  # a broker that does not answer is one line, not an empty list after a long wait
+            root.kafka_broker(self.settings.bootstrap, client_prefix="kafkalab-dlq", timeout_s=5.0).admin().list_topics()
+        except BrokerError as exc:
+            raise ConfigError(f"dlq: {exc}") from None
         names = [prefix + t for t in TOPICS if topic in (None, t)]
         result: dict[str, Any] = {}
         if redrive:
@@ -129,6 +139,13 @@ class _Where:
                 world.close()
         return {"sent": len(sent), "refused": [line.replace(prefix, "") for line in refused]}
 
+    def reader(self) -> Any:
+        """What reads an Avro value: the sim run's registry, or the kafka world's (``registry_url``)."""
+        if self.mode == "kafka":
+            url = self.settings.registry_url
+            return root.avro_reader(root.registry_client(url, timeout_s=5.0), url)
+        return root.avro_reader(root.memory_registry_client(self.registry_json)) if self.registry_json else None
+
 
 class _Deadline:
     def __init__(self, seconds: float) -> None:
@@ -164,7 +181,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     where = _Where(args)
     for r in where.letters(args.topic)[0]:
         if (r.partition, r.offset) == (args.partition, args.offset):
-            print(json.dumps(dlq.detail(r), indent=None if args.json else 2, sort_keys=True))
+            print(json.dumps(dlq.detail(r, where.reader()), indent=None if args.json else 2, sort_keys=True))
             return 0
     print(f"no dead letter at {args.topic} partition {args.partition} offset {args.offset} "
           f"(`kafkalab dlq list {args.topic}` lists them)", file=sys.stderr)

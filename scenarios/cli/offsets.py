@@ -62,13 +62,19 @@ def _admin(args: argparse.Namespace) -> Any:
 
 
 def _run(args: argparse.Namespace, action) -> int:
-    from services.ports import BrokerError
+    from scenarios.cli.common import settings_of
+    from services.ports import BrokerError, UnknownTopic
 
     try:
         return action(args)
     except Refused as exc:
         print(f"kafkalab {args.command}: {exc}", file=sys.stderr)
         return 2
+    except UnknownTopic as exc:  # the broker's words alone do not say which name, nor where to look
+        named = f"no topic {args.topic!r}" if getattr(args, "topic", None) else "no such topic"
+        print(f"kafkalab {args.command}: {named} on {settings_of(args).bootstrap} ({exc}); "
+              f"`kafkalab kafka-cli kafka-topics --list` lists them", file=sys.stderr)
+        return 1
     except BrokerError as exc:
         print(f"kafkalab {args.command}: {exc}", file=sys.stderr)
         return 1

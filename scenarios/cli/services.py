@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import time
 from typing import Any
 
-from scenarios.cli.common import settings_of
+from scenarios.cli.common import port_number, settings_of
 from scenarios.stack.service_process import SERVICE_NAMES, SESSION_TIMEOUT_MS
 
 DEFAULT_TIMEOUT = 180.0
@@ -25,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--database-url", default=None, help="default: kafkalab.toml, else $DATABASE_URL")
     run.add_argument("--prefix", default="", help="prefix of topics, groups and schemas (isolated runs)")
     run.add_argument("--host", default="127.0.0.1", help="order only: HTTP bind address")
-    run.add_argument("--port", type=int, default=3000, help="order only: HTTP port")
+    run.add_argument("--port", type=port_number, default=3000, help="order only: HTTP port")
     run.add_argument("--json-logs", action="store_true", help="log JSON lines instead of key=value")
     run.add_argument("--order-events", choices=("relay", "write-then-produce", "produce-then-write"),
                      default="relay", help="order only: outbox + relay (default), or a dual write (the outbox lab)")
@@ -44,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     up.add_argument("--scale", action="append", default=[], metavar="SERVICE=N",
                     help="instances of a service (repeatable), e.g. --scale inventory=3")
     up.add_argument("--host", default="127.0.0.1")
-    up.add_argument("--port", type=int, default=3000, help="order API port (instance K uses port+K)")
+    up.add_argument("--port", type=port_number, default=3000, help="order API port (instance K uses port+K)")
     up.add_argument("--bootstrap", default=None, help="use this cluster instead of starting the local one")
     up.add_argument("--database-url", default=None, help="use this PostgreSQL (default: $DATABASE_URL or local)")
     up.add_argument("--prefix", default="", help="prefix of topics, groups and schemas")
@@ -129,7 +130,13 @@ def _up(args: argparse.Namespace) -> int:
     if args.mode == "sim":
         from scenarios.stack.sim_stack import run_sim_stack
 
-        return run_sim_stack(args.host, args.port, counts, args.seed, echo=_say)
+        try:
+            return run_sim_stack(args.host, args.port, counts, args.seed, echo=_say)
+        except OSError as exc:
+            if exc.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+                raise
+            _say(f"kafkalab: --port {args.port}: cannot listen there ({exc.strerror}); pick another with --port")
+            return 2
     from scenarios.stack import shop_stack as stack
 
     began = time.monotonic()

@@ -26,8 +26,9 @@ class ViewError(Exception):
     """Bad input to a view (an unknown topic or correlation id): one line for the page, a 404."""
 
 
-def message(r: Record) -> dict[str, Any]:
-    fmt, value = decode_value(r.value)
+def message(r: Record, reader: Any = None) -> dict[str, Any]:
+    """One record for the page; ``reader`` (a registry's ``WireReader``) shows Avro values as records."""
+    fmt, value = decode_value(r.value, reader)
     return {"topic": r.topic, "partition": r.partition, "offset": r.offset, "timestamp": r.timestamp,
             "key": None if r.key is None else r.key.decode("utf-8", "replace"), "format": fmt, "value": value,
             "headers": {k: (None if v is None else v.decode("utf-8", "replace")) for k, v in r.headers}}
@@ -43,14 +44,15 @@ def topics_view(offsets: Iterable[Any], counts: Mapping[str, int]) -> list[dict[
 
 
 def messages_view(records: Sequence[Record], topics: Sequence[str], *, topic: str | None = None,
-                  header: str | None = None, value: str | None = None, limit: int = MAX_MESSAGES) -> dict[str, Any]:
+                  header: str | None = None, value: str | None = None, limit: int = MAX_MESSAGES,
+                  reader: Any = None) -> dict[str, Any]:
     """The newest ``limit`` records matching: of ``topic`` (all when None) whose header ``header`` equals
     ``value`` (any header, when ``header`` is None; every record when ``value`` is None)."""
     if topic and topic not in topics:
         raise ViewError(f"no topic {topic!r}: the topics are {', '.join(topics) or 'none yet'}")
     found = [r for r in records if (not topic or r.topic == topic) and _matches(r, header, value)]
     found.sort(key=lambda r: (r.timestamp, r.topic, r.partition, r.offset))
-    return {"total": len(found), "messages": [message(r) for r in found[-limit:]]}
+    return {"total": len(found), "messages": [message(r, reader) for r in found[-limit:]]}
 
 
 def _matches(r: Record, header: str | None, value: str | None) -> bool:

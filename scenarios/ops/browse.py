@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.ports import Broker, BrokerError, ConsumerConfig, Record, TopicPartition
+from services.registry import RegistryError
 
 MAX_PER_PARTITION = 20_000  # a browser, not an archive: the oldest records beyond this are let go
 AVRO_MAGIC = b"\x00"
@@ -109,17 +110,41 @@ class TopicTail:
             self._assigned = ()
 
 
-def decode_value(value: bytes | None) -> tuple[str, Any]:
-    """(format, value as a person reads it): JSON as an object, Avro by its schema id, else text."""
+def decode_value(value: bytes | None, reader: Any = None) -> tuple[str, Any]:
+    """(format, value as a person reads it): JSON as an object, Avro through ``reader`` (a registry's
+    ``WireReader``: the record its schema id names), else text.
+
+    An Avro value ``reader`` cannot read (no reader, an id the registry does not know, no registry
+    answering) is its schema id, size and leading bytes in hex, with a note saying why.
+    """
     if value is None:
         return "null", None
     if value[:1] == AVRO_MAGIC and len(value) >= 5:
-        return "avro", {"schemaId": int.from_bytes(value[1:5], "big"), "bytes": len(value),
-                        "hex": value[5:69].hex()}
+        schema_id = int.from_bytes(value[1:5], "big")
+        note = "no schema registry to ask: shown as hex"
+        if reader is not None:
+            try:
+                return "avro", {"schemaId": schema_id, "value": plain(reader.read(value))}
+            except RegistryError as exc:
+                note = f"{exc}: shown as hex"
+        return "avro", {"schemaId": schema_id, "bytes": len(value), "hex": value[5:69].hex(), "note": note}
     try:
         return "json", json.loads(value)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return "text", value.decode("utf-8", "replace")
+
+
+def plain(value: Any) -> Any:
+    """A decoded Avro value as JSON can carry it: bytes as hex, anything unusual as its text."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, bytes):
+        return value.hex()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)  # a decimal, a date, a uuid: as Avro's logical types print them
 
 
 def header_text(r: Record, name: str) -> str | None:

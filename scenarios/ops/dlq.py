@@ -11,10 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from scenarios.ops.browse import decode_value
 from services.ports import Producer, Record
 from services.runner import REDRIVE_COUNT
 
 DEFAULT_MAX_REDRIVES = 3
+HEX_SHOWN = 256  # bytes of an unreadable value shown in hex
 
 
 def _text(r: Record, name: str) -> str | None:
@@ -43,11 +45,30 @@ def summary(r: Record) -> dict[str, Any]:
     }
 
 
-def detail(r: Record) -> dict[str, Any]:
-    """Everything about one dead letter, as ``dlq show`` prints it."""
-    value = r.value.decode("utf-8", "replace") if r.value is not None else None
-    return {**summary(r), "key": r.key.decode("utf-8", "replace") if r.key else None, "value": value,
+def detail(r: Record, reader: Any = None) -> dict[str, Any]:
+    """Everything about one dead letter, as ``dlq show`` prints it.
+
+    An Avro value (magic byte 0 and a schema id) is read through ``reader`` (the world's registry) and
+    shown as the record it is; one the registry cannot read is shown escaped, in hex, with a note why.
+    """
+    fmt, shown = decode_value(r.value, reader)
+    if fmt == "avro" and "value" in shown:
+        value: Any = shown["value"]
+        about: dict[str, Any] = {"value_format": "avro", "schema_id": shown["schemaId"]}
+    elif fmt == "avro":
+        value = escaped(r.value or b"")
+        about = {"value_format": "avro", "schema_id": shown["schemaId"], "value_hex": (r.value or b"")[:HEX_SHOWN].hex(),
+                 "value_note": shown["note"]}
+    else:
+        value = r.value.decode("utf-8", "replace") if r.value is not None else None
+        about = {"value_format": fmt}
+    return {**summary(r), "key": r.key.decode("utf-8", "replace") if r.key else None, "value": value, **about,
             "headers": {k: v.decode("utf-8", "replace") for k, v in r.headers}}
+
+
+def escaped(data: bytes) -> str:
+    """Bytes as text a terminal shows safely: printable ASCII as it is, every other byte as \\xNN."""
+    return "".join(chr(b) if 32 <= b < 127 and b != 92 else f"\\x{b:02x}" for b in data)
 
 
 class RedriveRefused(Exception):

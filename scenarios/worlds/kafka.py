@@ -39,6 +39,7 @@ from scenarios.engine.model import Step
 from scenarios.engine.observation import Observation
 from scenarios.engine.spec import WorldSpec
 from scenarios.engine.world import NO_ANSWER, NotAvailable, WorldError
+from scenarios.ops.runs import delete_groups
 from scenarios.settings import Settings
 from scenarios.tuning import lab_run
 from scenarios.worlds.base import ShopWorld, ensure_lab_topics
@@ -524,6 +525,7 @@ def _delete_topics(broker: Any, prefix: str) -> None:
         names = [t for t in admin.list_topics() if t.startswith(prefix)]
         if names:
             admin.delete_topics(names)
+        delete_groups(admin, prefix)  # and the run's consumer groups (scenarios.ops.runs)
 
 
 def _poll_until(condition: Any, timeout_s: float, every_s: float = 0.2) -> bool:

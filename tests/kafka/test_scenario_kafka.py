@@ -38,12 +38,16 @@ def test_a_kafka_run_removes_its_topics_and_schemas_unless_asked_to_keep_them(se
 
     admin = root.kafka_broker(settings.bootstrap).admin()
     before = set(admin.list_topics())
-    assert session.check("happy-path", {"amount": 250.50}, "kafka", 0, settings).passed
+    done = session.check("happy-path", {"amount": 250.50}, "kafka", 0, settings)
+    assert done.passed
     assert {t for t in admin.list_topics() if t.startswith("kl-")} - before == set()
+    assert [g for g in admin.list_groups() if g.startswith(done.last.run_prefix)] == []  # its groups went too
 
     kept_run = session.check("happy-path", {"amount": 250.50}, "kafka", 0, settings, keep=True)
     assert kept_run.passed
     kept = {t for t in admin.list_topics() if t.startswith("kl-")} - before
     assert len(kept) == 6  # orders, payments, inventory and their .dlq topics
+    assert [g for g in admin.list_groups() if g.startswith(kept_run.last.run_prefix)]  # kept with the topics
     delete_run(settings, kept_run.last.run_prefix)
     assert {t for t in admin.list_topics() if t.startswith("kl-")} - before == set()
+    assert [g for g in admin.list_groups() if g.startswith(kept_run.last.run_prefix)] == []
