@@ -44,8 +44,10 @@ class Refused(Exception):
 
 class LiveConsole:
     def __init__(self, broker: Broker, gate: Gate, *, mode: str, prefix: str = "", title: str = "kafkalab",
-                 max_redrives: int = dlq.DEFAULT_MAX_REDRIVES, lab: LabPanel | None = None) -> None:
+                 max_redrives: int = dlq.DEFAULT_MAX_REDRIVES, lab: LabPanel | None = None,
+                 reader: Any = None) -> None:
         self.mode, self.prefix, self.title = mode, prefix, title
+        self.reader = reader  # a registry's WireReader: Avro values shown as records (None: schema id + hex)
         self.max_redrives = max_redrives
         self.lab = lab
         self._broker = broker
@@ -149,7 +151,7 @@ class LiveConsole:
         with self._lock:
             records = self._records
             topics = [t["name"] for t in self._snapshot.get("topics", [])]
-        return views.messages_view(records, topics, topic=topic, header=header, value=value)
+        return views.messages_view(records, topics, topic=topic, header=header, value=value, reader=self.reader)
 
     def saga(self, correlation_id: str) -> dict[str, Any]:
         with self._lock:

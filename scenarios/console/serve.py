@@ -106,7 +106,7 @@ class ConsoleStack:
                 gate = Gate(lambda: hold, _deadline(KAFKA_READ_S), _wall_ms)
         self.mode, self.prefix = mode, prefix
         self.console = LiveConsole(broker, gate, mode=mode, prefix=prefix, title=title, max_redrives=max_redrives,
-                                   lab=lab)
+                                   lab=lab, reader=self._reader())
         limits = HttpLimits()
         app = create_app(orders, limits) if orders else guarded_app(title, "The kafkalab console.", limits)
         add_console(app, self.console, orders, scale=None if self.world is None else self._scale)
@@ -116,6 +116,15 @@ class ConsoleStack:
         self.server = OrderHttpServer(app, listening_socket(host, port), limits)
         self.server.start()
         self.url = f"http://{'[' + host + ']' if ':' in host else host}:{self.server.port}"
+
+    def _reader(self) -> Any:
+        """Reads Avro values through the phase's registry (a world whose codec is avro), else none."""
+        schemas = getattr(self.world, "schemas", None)
+        if schemas is None:
+            return None
+        from scenarios import root
+
+        return root.avro_reader(schemas.client)
 
     def _scale(self, kind: str, instances: int) -> None:
         """Members of a service's group, as the ``scale`` step of a lab does it (a rebalance follows)."""

@@ -87,3 +87,25 @@ def test_console_serves_loopback_only_and_bad_options_are_one_line(capsys) -> No
     assert len(err) == 4 and all(line.startswith("kafkalab: ") for line in err), err
     assert "loopback only" in err[0] and "--attach" in err[1] and "no such lab" in err[2]
     assert "no such recording" in err[3]
+
+
+def test_the_console_shows_avro_values_as_records_through_the_worlds_registry(tmp_path) -> None:
+    import time
+
+    from scenarios.console.serve import ConsoleStack
+    from scenarios.engine.spec import WorldSpec
+    from scenarios.settings import Settings
+    from tests.console_flow import SEED_ORDERS, call
+
+    stack = ConsoleStack("sim", Settings.resolve({"lab_dir": str(tmp_path)}), spec=WorldSpec(codec="avro"), seed=1)
+    try:
+        status, answer = call(f"{stack.url}/orders", "POST", SEED_ORDERS["normal"])
+        assert status == 201, answer
+        deadline, found = time.monotonic() + 20, []
+        while not found and time.monotonic() < deadline:  # the simulated shop runs on the console's driver
+            found = call(f"{stack.url}/console/api/messages?topic=orders")[1]["messages"]
+            time.sleep(0.05)
+    finally:
+        stack.close()
+    assert found and all(m["format"] == "avro" for m in found), found
+    assert any(m["value"]["value"].get("orderId") == answer["orderId"] for m in found), found
