@@ -32,9 +32,9 @@ WARMUP_RECORDS = 1_000
 # The calibrated target. One record per request is the broken start; batching is what the lab teaches.
 ONE_PER_REQUEST = {"linger_ms": 0, "batch_num_messages": 1}
 BATCHING = {"linger_ms": 5, "batch_num_messages": 10_000}  # librdkafka's defaults
-CEILING_RUNS, CEILING_RECORDS = 2, 8_000  # the best of two: a noisy moment must not lower the bar
+CEILING_RUNS, CEILING_RECORDS = 2, 8_000  # one per request: the better of two, a noisy moment must not lower the bar
 BATCHING_RECORDS = 20_000
-BATCHING_SHARE = 1 / 3  # offer at most a third of what batching carries, so a batching setting fits ...
+BATCHING_SHARE = 1 / 4  # offer at most a quarter of what batching carries, so a batching setting fits ...
 LEAST_MULTIPLE = 2.0  # ... but never less than twice the ceiling, so one record per request cannot fit
 MIN_SHARE = 0.9  # the setting must carry this share of the offered rate
 RUN_SECONDS = 0.5  # a measured run lasts about this long at the offered rate (at least workload.records)
@@ -115,7 +115,8 @@ def measured_for_lab(bootstrap: str, topic: str, settings: Mapping[str, Any], wo
 
     with _topic(bootstrap, topic, load.partitions):
         carried(BATCHING, WARMUP_RECORDS, None)  # discarded: the topic's segments and the broker's code paths warm up
-        batching = max(carried(BATCHING, BATCHING_RECORDS, None) for _ in range(CEILING_RUNS))
+        # A burst of batching is quick and flatters a loaded machine: the slower of two runs counts.
+        batching = min(carried(BATCHING, BATCHING_RECORDS, None) for _ in range(CEILING_RUNS))
         # One record per request carries more the more is queued, so it is probed at the highest rate
         # the check may offer: no offer below that lets it carry more than it does here.
         probe = batching * BATCHING_SHARE

@@ -3,8 +3,9 @@ or modelled (sim) at the learner's producer settings; the lesson is meeting a th
 the same time.
 
 One phase, one step: ``measure_producer``. The kafka world first measures what one record per request
-carries on this broker (unlimited rate, best of two runs) and what batching carries, offers
-OFFER_MULTIPLE times the first (capped at a third of the second, so a batching setting fits the
+carries on this broker (the better of two runs, offered the most the check may offer) and what
+batching carries (the slower of two runs at unlimited rate), offers
+OFFER_MULTIPLE times the first (capped at a quarter of the second, so a batching setting fits the
 machine), then runs the learner's setting RUNS times at that rate (medians). The simulated world asks
 the batch-formation cost model (docs/producer-tuning-model.md), whose one-per-request ceiling is its
 request budget and whose figures say they are a model. The shop's services are not started: this lab
@@ -21,7 +22,7 @@ from scenarios.engine.model import Check, Phase, Step, check
 from scenarios.engine.spec import WorldSpec
 from scenarios.tuning.lab_run import LEAST_MULTIPLE, MIN_SHARE
 
-OFFER_MULTIPLE, RECORDS, RUNS = 4, 10_000, 3  # three runs: the median drops one descheduled run
+OFFER_MULTIPLE, RECORDS, RUNS = 3, 10_000, 3  # three runs: the median drops one descheduled run
 RECORD_SIZE, KEYS, PARTITIONS = 200, 100, 3
 TARGET_P99_MS = 150.0  # above what scheduling adds on two loaded cores, below a 200 ms linger
 NO_SHOP = ("order", "payment", "inventory")  # one producer, no saga
@@ -106,9 +107,9 @@ def _calibration(offer: dict[str, Any]) -> str:
         return (f"offered = {offer['effective_multiple']:g} × {ceiling:,.0f}/s, the model's one-record-per-request "
                 f"ceiling (its request budget, an assumption)")
     said = (f"offered = {offer['effective_multiple']:g} × {ceiling:,.0f}/s, what one record per request carried "
-            f"here just before (offered a third of what batching carries, best of 2 runs)")
+            f"here just before (offered a quarter of what batching carries, better of 2 runs)")
     if offer["capped"]:
-        said += (f", capped at a third of the {offer['batching_msgs_per_s']:,.0f}/s batching carried "
+        said += (f", capped at a quarter of the {offer['batching_msgs_per_s']:,.0f}/s batching carried "
                  f"(asked: {offer['multiple']:g} ×, never under {LEAST_MULTIPLE:g} ×)")
     return said
 
