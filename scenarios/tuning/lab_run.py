@@ -11,7 +11,8 @@ A lab's target is *calibrated* (``measured_for_lab``, ``modelled_for_lab``): the
 multiple of what one record per request carries here (measured in the same check on a broker; the
 request budget in the model), capped at a share of what a batching producer carries (never below
 LEAST_MULTIPLE × the ceiling), so the broken start misses and a batching setting fits on a quiet and on
-a loaded machine alike.
+a loaded machine alike. Each also carries ``reference_p99_ms``, the p99 librdkafka's defaults get at
+the offer (measured just before; modelled), from which a lab bounds what a busy machine adds to a p99.
 """
 
 from __future__ import annotations
@@ -96,7 +97,9 @@ def modelled_for_lab(settings: Mapping[str, Any], workload: Mapping[str, Any]) -
     probe = load.model_copy(update={"rate": 1e6})  # far above any budget: what one per request sustains
     ceiling = modelled(build(Knobs, **ONE_PER_REQUEST), probe)["msgs_per_s"]
     offer = offer_of(multiple, ceiling, None, "model")
-    return {**modelled(knobs, load.model_copy(update={"rate": offer["offered_msgs_per_s"]})), "offer": offer}
+    at_offer = load.model_copy(update={"rate": offer["offered_msgs_per_s"]})
+    offer["reference_p99_ms"] = (modelled(build(Knobs, **BATCHING), at_offer)["latency_ms"] or {}).get("p99")
+    return {**modelled(knobs, at_offer), "offer": offer}
 
 
 def measured_for_lab(bootstrap: str, topic: str, settings: Mapping[str, Any], workload: Mapping[str, Any],
@@ -124,6 +127,9 @@ def measured_for_lab(bootstrap: str, topic: str, settings: Mapping[str, Any], wo
         offer = offer_of(multiple, ceiling, batching, "measurement")
         rate = offer["offered_msgs_per_s"]
         run_load = load.model_copy(update={"rate": rate, "records": max(load.records, int(rate * RUN_SECONDS))})
+        # What the machine adds to any p99 right now (scheduling on busy cores), measured at the offer.
+        reference = measure_python(bootstrap, topic, build(Knobs, **BATCHING), run_load, values)
+        offer["reference_p99_ms"] = reference["latency_ms"]["p99"]
         figures = _measure_runs(bootstrap, topic, knobs, run_load, runs, warm=False)
     return {**figures, "offer": offer}
 

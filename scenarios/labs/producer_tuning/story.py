@@ -24,7 +24,10 @@ from scenarios.tuning.lab_run import LEAST_MULTIPLE, MIN_SHARE
 
 OFFER_MULTIPLE, RECORDS, RUNS = 3, 10_000, 3  # three runs: the median drops one descheduled run
 RECORD_SIZE, KEYS, PARTITIONS = 200, 100, 3
-TARGET_P99_MS = 150.0  # above what scheduling adds on two loaded cores, below a 200 ms linger
+# The p99 bound: TARGET_P99_MS, or on a busy machine REFERENCE_SLACK × the p99 librdkafka's defaults
+# (linger.ms=5) get at the same offer just before, so scheduling delay is not counted against the
+# learner; never above MOST_P99_MS, so a linger of 500 ms always misses.
+TARGET_P99_MS, REFERENCE_SLACK, MOST_P99_MS = 150.0, 2.0, 400.0
 NO_SHOP = ("order", "payment", "inventory")  # one producer, no saga
 
 
@@ -70,7 +73,7 @@ def _hint(fig: dict[str, Any], knobs: TuningKnobs) -> str:
                 f"requests/s): the offer is {knobs.offer_multiple} × what one record per request carries here, so "
                 f"records queue inside the client and wait. librdkafka closes a batch at linger.ms, batch.num.messages or batch.size, whichever comes first: allow "
                 f"big batches (batch_num_messages = 10000) and let each wait a little (linger_ms = 5..20).")
-    if p99 is not None and p99 > TARGET_P99_MS and knobs.linger_ms >= TARGET_P99_MS / 2:
+    if p99 is not None and p99 > p99_bound(fig["offer"])[0] and knobs.linger_ms >= TARGET_P99_MS / 2:
         return (f"A record waits up to linger.ms ({knobs.linger_ms} ms) for its batch, so the p99 is at least "
                 f"that: batching is already enough at {per_batch:.0f} records per batch; shorten linger_ms "
                 f"well below {TARGET_P99_MS:g} ms (5..20).")
@@ -87,6 +90,7 @@ def _verdict(fig: dict[str, Any], knobs: TuningKnobs) -> list[Check]:
     offer = fig["offer"]
     rate = float(fig.get("msgs_per_s") or 0.0)
     p99 = (fig.get("latency_ms") or {}).get("p99")
+    bound, why_bound = p99_bound(offer)
     hint = _hint(fig, knobs)
     why_no_p99 = (f"saturated: {fig.get('requests_per_s', 0):,.0f} requests/s asked for, over the model's budget "
                   f"of {fig.get('request_budget_per_s', 0):,.0f}/s, so it makes no latency promise")
@@ -95,9 +99,21 @@ def _verdict(fig: dict[str, Any], knobs: TuningKnobs) -> list[Check]:
               rate >= offer["target_msgs_per_s"],
               f"{rate:,.0f} msgs/s of {offer['offered_msgs_per_s']:,.0f} offered (needs {offer['target_msgs_per_s']:,.0f})"
               + _spread(fig, "msgs_per_s") + "; " + _calibration(offer), hint),
-        check(f"produce->ack p99 at most {TARGET_P99_MS:g} ms" + tag, p99 is not None and p99 <= TARGET_P99_MS,
-              (f"p99 {p99:.1f} ms" + _spread(fig, "latency_ms.p99")) if p99 is not None else why_no_p99, hint),
+        check(f"produce->ack p99 at most {TARGET_P99_MS:g} ms (more on a busy machine)" + tag,
+              p99 is not None and p99 <= bound,
+              (f"p99 {p99:.1f} ms" + _spread(fig, "latency_ms.p99") + f" (needs ≤ {bound:g} ms: {why_bound})")
+              if p99 is not None else why_no_p99, hint),
     ]
+
+
+def p99_bound(offer: dict[str, Any]) -> tuple[float, str]:
+    """The p99 a setting may reach here, and why: the stated bound unless the machine adds more."""
+    ref = offer.get("reference_p99_ms")
+    seen = f"librdkafka's defaults got {ref:.0f} ms at this offer just before" if ref is not None else "no reference"
+    if ref is None or REFERENCE_SLACK * ref <= TARGET_P99_MS:
+        return TARGET_P99_MS, seen
+    bound = min(MOST_P99_MS, round(REFERENCE_SLACK * ref))
+    return bound, f"a busy machine: {seen}, so {REFERENCE_SLACK:g} × that, at most {MOST_P99_MS:g} ms"
 
 
 def _calibration(offer: dict[str, Any]) -> str:
@@ -132,5 +148,5 @@ def symptoms(observed: Observed, knobs: TuningKnobs, ctx: LabContext) -> list[Ch
 
 LAB = Lab.define(__file__, TuningKnobs, story, checks, symptoms,
                  demo=lambda ctx: [("one record per request", {}),
-                                   ("batches, but linger.ms=200", {"linger_ms": 200, "batch_num_messages": 10_000})],
+                                   ("batches, but linger.ms=500", {"linger_ms": 500, "batch_num_messages": 10_000})],
                  fix=lambda ctx: {"linger_ms": 20, "batch_num_messages": 10_000})
