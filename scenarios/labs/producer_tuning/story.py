@@ -71,8 +71,9 @@ def _hint(fig: dict[str, Any], knobs: TuningKnobs) -> str:
     if per_batch < 5:
         return (f"{per_batch:.1f} records per batch means about one ProduceRequest per record ({requests:,.0f} "
                 f"requests/s): the offer is {knobs.offer_multiple} × what one record per request carries here, so "
-                f"records queue inside the client and wait. librdkafka closes a batch at linger.ms, batch.num.messages or batch.size, whichever comes first: allow "
-                f"big batches (batch_num_messages = 10000) and let each wait a little (linger_ms = 5..20).")
+                f"records queue inside the client and wait. librdkafka closes a batch at linger.ms, "
+                f"batch.num.messages or batch.size, whichever comes first: allow big batches "
+                f"(batch_num_messages = 10000) and let each wait a little (linger_ms = 5..20).")
     if p99 is not None and p99 > p99_bound(fig["offer"])[0] and knobs.linger_ms >= TARGET_P99_MS / 2:
         return (f"A record waits up to linger.ms ({knobs.linger_ms} ms) for its batch, so the p99 is at least "
                 f"that: batching is already enough at {per_batch:.0f} records per batch; shorten linger_ms "
@@ -109,7 +110,8 @@ def _verdict(fig: dict[str, Any], knobs: TuningKnobs) -> list[Check]:
 def p99_bound(offer: dict[str, Any]) -> tuple[float, str]:
     """The p99 a setting may reach here, and why: the stated bound unless the machine adds more."""
     ref = offer.get("reference_p99_ms")
-    seen = f"librdkafka's defaults got {ref:.0f} ms at this offer just before" if ref is not None else "no reference"
+    when = "in the model" if offer.get("kind") == "model" else "just before"
+    seen = f"librdkafka's defaults got {ref:.0f} ms at this offer {when}" if ref is not None else "no reference"
     if ref is None or REFERENCE_SLACK * ref <= TARGET_P99_MS:
         return TARGET_P99_MS, seen
     bound = min(MOST_P99_MS, round(REFERENCE_SLACK * ref))
