@@ -66,7 +66,7 @@ def offer_of(multiple: float, ceiling: float, batching: float | None, kind: str)
         "batching_msgs_per_s": round(batching, 1) if batching else None,
         "capped": bool(cap and cap < wanted), "offered_msgs_per_s": offered,
         "effective_multiple": round(offered / ceiling, 2) if ceiling else None,
-        "target_msgs_per_s": round(MIN_SHARE * offered, 1), "min_share": MIN_SHARE,
+        "target_msgs_per_s": round(MIN_SHARE * offered, 1), "min_share": MIN_SHARE, "least_multiple": LEAST_MULTIPLE,
     }
 
 

@@ -20,7 +20,6 @@ from scenarios.engine.knobs import Knobs, knob
 from scenarios.engine.lab import Lab, LabContext, Observed
 from scenarios.engine.model import Check, Phase, Step, check
 from scenarios.engine.spec import WorldSpec
-from scenarios.tuning.lab_run import LEAST_MULTIPLE, MIN_SHARE
 
 OFFER_MULTIPLE, RECORDS, RUNS = 3, 10_000, 3  # three runs: the median drops one descheduled run
 RECORD_SIZE, KEYS, PARTITIONS = 200, 100, 3
@@ -96,7 +95,7 @@ def _verdict(fig: dict[str, Any], knobs: TuningKnobs) -> list[Check]:
     why_no_p99 = (f"saturated: {fig.get('requests_per_s', 0):,.0f} requests/s asked for, over the model's budget "
                   f"of {fig.get('request_budget_per_s', 0):,.0f}/s, so it makes no latency promise")
     return [
-        check(f"at least {MIN_SHARE:.0%} of {knobs.offer_multiple} × what one record per request carries here" + tag,
+        check(f"at least {offer['min_share']:.0%} of {knobs.offer_multiple} × what one record per request carries here" + tag,
               rate >= offer["target_msgs_per_s"],
               f"{rate:,.0f} msgs/s of {offer['offered_msgs_per_s']:,.0f} offered (needs {offer['target_msgs_per_s']:,.0f})"
               + _spread(fig, "msgs_per_s") + "; " + _calibration(offer), hint),
@@ -128,7 +127,7 @@ def _calibration(offer: dict[str, Any]) -> str:
             f"here just before (offered a quarter of what batching carries, better of 2 runs)")
     if offer["capped"]:
         said += (f", capped at a quarter of the {offer['batching_msgs_per_s']:,.0f}/s batching carried "
-                 f"(asked: {offer['multiple']:g} ×, never under {LEAST_MULTIPLE:g} ×)")
+                 f"(asked: {offer['multiple']:g} ×, never under {offer['least_multiple']:g} ×)")
     return said
 
 
