@@ -25,8 +25,9 @@ OFFER_MULTIPLE, RECORDS, RUNS = 3, 10_000, 3  # three runs: the median drops one
 RECORD_SIZE, KEYS, PARTITIONS = 200, 100, 3
 # The p99 bound: TARGET_P99_MS, or on a busy machine REFERENCE_SLACK × the p99 librdkafka's defaults
 # (linger.ms=5) get at the same offer just before, so scheduling delay is not counted against the
-# learner; never above MOST_P99_MS, so a linger of 500 ms always misses.
-TARGET_P99_MS, REFERENCE_SLACK, MOST_P99_MS = 150.0, 2.0, 400.0
+# learner; never above MOST_P99_MS, so a linger of 500 ms misses even where batch.size closes its
+# batches first (measured: p99 352 ms at 61,000 records/s offered).
+TARGET_P99_MS, REFERENCE_SLACK, MOST_P99_MS = 150.0, 2.0, 250.0
 NO_SHOP = ("order", "payment", "inventory")  # one producer, no saga
 
 
