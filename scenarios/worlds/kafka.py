@@ -429,14 +429,11 @@ class KafkaWorld(ShopWorld):
         return reading
 
     def measure_producer(self, settings: Mapping[str, Any], workload: Mapping[str, Any], runs: int) -> dict[str, Any]:
-        """The Python client measured on this broker: a warm-up run, then ``runs`` runs; medians."""
+        """The Python client measured on this broker at a target calibrated here (what one record per
+        request carries, measured first), then ``runs`` runs; medians."""
         try:
-            knobs, load = lab_run.cell_of(settings, workload)
-        except lab_run.TuningError as exc:
-            return {"kind": "measurement", "refused": str(exc), "say": f"refused: {exc}"}
-        try:
-            figures = lab_run.measured(self.bootstrap, f"{self.prefix}tuning", knobs, load, runs)
-        except InvalidConfig as exc:  # a value librdkafka refuses: the learner's to change, told in one line
+            figures = lab_run.measured_for_lab(self.bootstrap, f"{self.prefix}tuning", settings, workload, runs)
+        except (lab_run.TuningError, InvalidConfig) as exc:  # a value refused: the learner's to change, in one line
             return {"kind": "measurement", "refused": str(exc), "say": f"refused: {exc}"}
         return {**figures, "say": say_figures(figures)}
 

@@ -213,8 +213,7 @@ class SimWorld(ShopWorld):
     def measure_producer(self, settings: Mapping[str, Any], workload: Mapping[str, Any], runs: int) -> dict[str, Any]:
         """The batch-formation model's prediction: no clock, no broker, the same figures every run."""
         try:
-            knobs, load = lab_run.cell_of(settings, workload)
-            figures = lab_run.modelled(knobs, load)
+            figures = lab_run.modelled_for_lab(settings, workload)
         except lab_run.TuningError as exc:
             return {"kind": "model", "refused": str(exc), "say": f"refused: {exc}"}
         return {**figures, "say": say_figures(figures)}

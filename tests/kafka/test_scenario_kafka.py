@@ -19,10 +19,8 @@ def settings(kafka_bootstrap) -> Settings:
 # Every lab's demonstration (its broken stages show their symptoms, its fix passes), discovered from the
 # lab folders so a new lab is covered by adding it. startup-race runs private brokers and has its own file;
 # broker-failure runs a three-node cluster of its own (test_lab_broker_failure_kafka.py, tox -e kafka-extra).
-# producer-tuning measures against a fixed target that depends on the machine (tox -e kafka-extra).
 OWN_FILES = {"startup-race", "broker-failure"}
-DEMOS = [pytest.param(name, marks=pytest.mark.machine) if name == "producer-tuning" else name
-         for name in LABS if name not in OWN_FILES]
+DEMOS = [name for name in LABS if name not in OWN_FILES]
 
 
 @pytest.mark.parametrize("name", DEMOS)

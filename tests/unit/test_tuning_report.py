@@ -90,3 +90,27 @@ def test_a_perf_test_above_the_offered_rate_is_flagged_as_catching_up() -> None:
     assert catch_up_warning(Workload(rate=10_000), {"msgs_per_s": 10_300}) is None
     assert "catching up" in catch_up_warning(Workload(rate=10_000), {"msgs_per_s": 18_000})
     assert catch_up_warning(Workload(rate=None), {"msgs_per_s": 90_000}) is None
+
+
+def test_the_report_opens_in_a_real_browser_and_draws_every_chart(tmp_path) -> None:
+    from tests import console_flow
+
+    result = _result()
+    path = write_report(result, tmp_path / "tune.html")
+    with console_flow.chromium() as browser:
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(path.as_uri())
+        page.wait_for_function("document.querySelectorAll('#charts canvas').length > 0", timeout=10_000)
+        drawn = page.evaluate("""() => [...document.querySelectorAll('#charts canvas')].map(c => {
+            const chart = Chart.getChart(c);
+            return {type: chart.config.type, points: chart.data.datasets.reduce((n, d) => n + d.data.length, 0),
+                    width: c.width, height: c.height};
+        })""")
+        rows = page.locator("table tr").count()
+        page.close()
+    assert errors == []
+    assert [d["type"] for d in drawn][0] == "scatter" and len(drawn) >= 2
+    assert all(d["points"] > 0 and d["width"] > 0 and d["height"] > 0 for d in drawn), drawn
+    assert rows == 1 + len(result["cells"])  # a header, then a row per cell
