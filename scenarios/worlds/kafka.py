@@ -274,6 +274,13 @@ class KafkaWorld(ShopWorld):
         return super().hopeless()
 
     # ------------------------------------------------------------ brokers of the private cluster
+    def admin(self) -> Any:
+        """On a cluster whose brokers the story kills, lag is read through a consumer: the Admin call to a
+        just-killed group coordinator aborts the process in librdkafka 2.16 (adapters/kafka_group_offsets)."""
+        if self.cluster is not None and self._admin is None:
+            self._admin = self.broker.admin(lag_by_consumer=True)
+        return super().admin()
+
     def kill_broker(self, node_id: int) -> None:
         if self.cluster is None:
             super().kill_broker(node_id)
@@ -493,6 +500,8 @@ class KafkaWorld(ShopWorld):
             for part in self.parts:
                 part.close()
         finally:
+            if self.cluster is not None and hasattr(getattr(self, "_admin", None), "close"):
+                self._admin.close()  # its offset readers: consumers, closed before their cluster stops
             getattr(self, "describe_admins", []).clear()
             gc.collect()  # here, in this thread, not in librdkafka's (see _run)
             for server in reversed(self.servers):  # the proxy before the broker behind it
