@@ -1,4 +1,4 @@
-"""An Admin whose lag reads a group's committed offsets through a consumer, for clusters whose brokers die.
+"""An Admin for a cluster whose brokers are killed: lag read through a consumer, ends of led partitions only.
 
 librdkafka 2.16's Admin requests to a group coordinator (ListConsumerGroupOffsets, DescribeConsumerGroups)
 free their request state early when the send fails, e.g. to a coordinator that was just killed; the next
@@ -10,6 +10,9 @@ gone and answers again once another broker coordinates the group.
 The reading consumer never subscribes (it is no member of the group) and reads with
 ``isolation.level=read_uncommitted`` so, like the Admin call, it does not wait for pending transactional
 offsets (OffsetFetch's ``require_stable``).
+
+A partition whose every replica is dead has no leader, and ListOffsets for a set that holds it fails as a
+whole: end offsets (and so lag and reading back) cover the partitions that have a leader.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from services.ports import PartitionLag, TopicPartition
 
 
 class ConsumerOffsetsAdmin(KafkaAdmin):
-    """``lag(group, topics)`` over ``Consumer.committed``; everything else as ``KafkaAdmin``. ``close`` it."""
+    """``lag(group, topics)`` over ``Consumer.committed``, offsets of led partitions only; the rest as
+    ``KafkaAdmin``. ``close`` it."""
 
     def __init__(self, settings: dict[str, Any], watch: ConnectionWatch, **kwargs: Any) -> None:
         super().__init__(settings, watch, **kwargs)
@@ -39,6 +43,11 @@ class ConsumerOffsetsAdmin(KafkaAdmin):
         ends = self.end_offsets(list(topics))
         committed = self.committed_by_consumer(group_id, sorted(ends, key=lambda t: (t.topic, t.partition)))
         return [PartitionLag(tp.topic, tp.partition, committed.get(tp), end) for tp, end in sorted(ends.items())]
+
+    def _all_partitions(self, topics: Sequence[str], spec: Any) -> dict:
+        request = super()._all_partitions(topics, spec)
+        known = self._topics()
+        return {tp: s for tp, s in request.items() if known[tp.topic].partitions[tp.partition].leader >= 0}
 
     def committed_by_consumer(self, group_id: str, partitions: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
         if not partitions:
