@@ -130,15 +130,12 @@ def checks(observed: Observed, knobs: BrokerFailureKnobs, ctx: LabContext) -> li
     obs = observed[0]
     hint = _hint(knobs)
     answers = [answer for _, answer in obs.probes]
-    # Three combined KRaft nodes with two down have no controller quorum: nothing shrinks the ISR, so a
-    # real cluster lets acks=all writes time out instead of refusing them. Either way none is acknowledged.
-    refused = [a for a in answers if REFUSED in a or (ctx.real_time and a)]
-    name = ("with one broker left, acks=all writes are not acknowledged (NOT_ENOUGH_REPLICAS, or a timeout "
-            "without a controller quorum)" if ctx.real_time else
-            "with one broker left, acks=all writes are refused (NOT_ENOUGH_REPLICAS), not kept on one copy")
+    # The same in both worlds: the real cluster's quorum runs on a controller node of its own, so with two
+    # brokers down it still shrinks the ISR and the broker refuses the write (no timeout for lack of quorum).
+    refused = [a for a in answers if REFUSED in a]
     found = [lost_check(obs, hint),
-             check(name, bool(refused), (refused or [a or "acknowledged" for a in answers] or ["no probe"])[0][:200],
-                   hint)]
+             check("with one broker left, acks=all writes are refused (NOT_ENOUGH_REPLICAS), not kept on one copy",
+                   bool(refused), (refused or [a or "acknowledged" for a in answers] or ["no probe"])[0][:200], hint)]
     before, after = leader_moves(obs)
     found.append(check("the leader of orders-0 moved to a replica in sync when its broker died",
                        before is not None and after is not None and after != before,
