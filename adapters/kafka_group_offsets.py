@@ -11,6 +11,11 @@ The reading consumer never subscribes (it is no member of the group) and reads w
 ``isolation.level=read_uncommitted`` so, like the Admin call, it does not wait for pending transactional
 offsets (OffsetFetch's ``require_stable``).
 
+``describe_group`` (DescribeConsumerGroups, the same kind of request) goes through a fresh Admin client
+each time: it asks FindCoordinator anew and so sends to the live coordinator, where the long-lived
+client's request to a dead one is what aborts. Those clients are kept until ``close``: a client collected
+in one of librdkafka's own threads aborts the process too (confluent-kafka-python PR #2131).
+
 A partition whose every replica is dead has no leader, and ListOffsets for a set that holds it fails as a
 whole: end offsets (and so lag and reading back) cover the partitions that have a leader.
 """
@@ -25,7 +30,7 @@ from confluent_kafka import TopicPartition as KafkaTopicPartition
 
 from adapters.kafka_admin import KafkaAdmin
 from adapters.kafka_errors import ConnectionWatch
-from services.ports import PartitionLag, TopicPartition
+from services.ports import GroupDescription, PartitionLag, TopicPartition
 
 
 class ConsumerOffsetsAdmin(KafkaAdmin):
@@ -36,6 +41,8 @@ class ConsumerOffsetsAdmin(KafkaAdmin):
         super().__init__(settings, watch, **kwargs)
         self._settings = dict(settings)
         self._readers: dict[str, Consumer] = {}  # group id -> its reading consumer
+        self._describers: list[KafkaAdmin] = []
+        self._kwargs = kwargs
 
     def lag(self, group_id: str, topics: Sequence[str] | None = None) -> list[PartitionLag]:
         if topics is None:  # which topics the group committed: only the Admin call can say
@@ -43,6 +50,11 @@ class ConsumerOffsetsAdmin(KafkaAdmin):
         ends = self.end_offsets(list(topics))
         committed = self.committed_by_consumer(group_id, sorted(ends, key=lambda t: (t.topic, t.partition)))
         return [PartitionLag(tp.topic, tp.partition, committed.get(tp), end) for tp, end in sorted(ends.items())]
+
+    def describe_group(self, group_id: str) -> GroupDescription:
+        fresh = KafkaAdmin(dict(self._settings), self._watch, **self._kwargs)
+        self._describers.append(fresh)
+        return fresh.describe_group(group_id)
 
     def _all_partitions(self, topics: Sequence[str], spec: Any) -> dict:
         request = super()._all_partitions(topics, spec)
@@ -75,3 +87,4 @@ class ConsumerOffsetsAdmin(KafkaAdmin):
         readers, self._readers = self._readers, {}
         for reader in readers.values():
             reader.close()
+        self._describers.clear()  # collected by the caller's thread (the world's close runs gc there)
