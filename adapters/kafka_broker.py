@@ -12,6 +12,7 @@ from typing import Any
 from adapters.kafka_admin import KafkaAdmin
 from adapters.kafka_consumer import KafkaConsumer
 from adapters.kafka_errors import ConnectionWatch
+from adapters.kafka_group_offsets import ConsumerOffsetsAdmin
 from adapters.kafka_producer import KafkaProducer
 from adapters.kafka_settings import consumer_settings, producer_settings
 from services.ports import ConsumerConfig, InvalidConfig, ProducerConfig
@@ -58,10 +59,12 @@ class KafkaBroker:
         watch = ConnectionWatch(self.bootstrap)
         return KafkaConsumer(config, self._settings(watch, consumer_settings(config)), watch)
 
-    def admin(self, *, isolation_level: str = "read_committed") -> KafkaAdmin:
+    def admin(self, *, isolation_level: str = "read_committed", lag_by_consumer: bool = False) -> KafkaAdmin:
+        """``lag_by_consumer``: read lag through a consumer, for clusters whose brokers die (kafka_group_offsets)."""
         watch = ConnectionWatch(self.bootstrap)
         settings = self._settings(watch, {"client.id": f"{self.client_prefix}-admin"})
-        return KafkaAdmin(settings, watch, isolation_level=isolation_level, timeout_s=self.timeout_s)
+        kind = ConsumerOffsetsAdmin if lag_by_consumer else KafkaAdmin
+        return kind(settings, watch, isolation_level=isolation_level, timeout_s=self.timeout_s)
 
     def _settings(self, watch: ConnectionWatch, specific: dict[str, Any]) -> dict[str, Any]:
         settings: dict[str, Any] = {

@@ -26,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     up.add_argument("--faults", action="store_true",
                     help="also run the fault proxy (clients bootstrap through 127.0.0.1:9094; `kafka faults` "
                          "drives it; `kafka down` stops it)")
+    up.add_argument("--controller", action="store_true",
+                    help="with --brokers 3: a fourth node runs the KRaft quorum alone, so two brokers may die and "
+                         "the cluster still fences them (NOT_ENOUGH_REPLICAS instead of timeouts)")
     _data_dir_option(up)
     up.set_defaults(func=_guarded(_kafka_up))
 
@@ -121,7 +124,7 @@ def _kafka_up(args: argparse.Namespace) -> int:
     from compose import launcher
 
     result = launcher.up(args.brokers, wait=args.wait, timeout=args.timeout, echo=_say, data=_data(args),
-                         port_offset=args.port_offset, faults=args.faults)
+                         port_offset=args.port_offset, faults=args.faults, controller=args.controller)
     # format is shown even at 0.0 s (a copy of the storage template): a start always has that step
     times = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items() if v or k == "format")
     proxied = f"; through the fault proxy: {result.fault_proxy}" if result.fault_proxy else ""

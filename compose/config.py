@@ -12,16 +12,25 @@ from string import Template
 
 from compose.topology import (
     BROKER,
+    COMBINED,
     CONTROLLER,
+    CONTROLLER_ONLY,
     EXTERNAL,
     INTERNAL,
     KAFKA_VERSION,
     Node,
     cluster_nodes,
+    controller_node,
     replication_settings,
 )
 
 TEMPLATE = Path(__file__).resolve().parent / "server.properties"
+CONTROLLER_TEMPLATE = Path(__file__).resolve().parent / "controller.properties"
+# A cluster with a controller node of its own is the one whose brokers are killed on purpose (the
+# broker-failure lab): a dead broker is fenced, and its partitions' leaders move, within ~5 s instead of
+# Kafka's 9 s (broker.session.timeout.ms, read by the controller; brokers heartbeat every 0.5 s instead of
+# 2 s). A SIGSTOP shorter than the session timeout is a GC pause the cluster rides out, as it should.
+FAILOVER_TIMINGS = {"broker.heartbeat.interval.ms": 500, "broker.session.timeout.ms": 5000}
 
 
 def new_cluster_id() -> str:
@@ -73,11 +82,14 @@ class ClusterState:
     brokers: int
     version: str = KAFKA_VERSION
     port_offset: int = 0
+    controller: bool = False  # a dedicated controller node (id brokers + 1) runs the KRaft quorum
 
     def to_json(self) -> str:
-        fields = {"cluster_id": self.cluster_id, "brokers": self.brokers, "version": self.version}
+        fields: dict = {"cluster_id": self.cluster_id, "brokers": self.brokers, "version": self.version}
         if self.port_offset:  # written only when set: the shared cluster's file stays as it was
             fields["port_offset"] = self.port_offset
+        if self.controller:
+            fields["controller"] = True
         return json.dumps(fields)
 
 
@@ -98,22 +110,36 @@ class DataDir:
         except (FileNotFoundError, ValueError):
             return None
         return ClusterState(raw["cluster_id"], int(raw["brokers"]), raw.get("version", KAFKA_VERSION),
-                            int(raw.get("port_offset", 0)))
+                            int(raw.get("port_offset", 0)), bool(raw.get("controller", False)))
 
     def save_state(self, state: ClusterState) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         self.state_file.write_text(state.to_json() + "\n")
 
 
-def quorum_voters(size: int, port_offset: int = 0) -> str:
-    return ",".join(f"{n.node_id}@127.0.0.1:{n.port(CONTROLLER)}" for n in cluster_nodes(size, port_offset))
+def quorum_voters(size: int, port_offset: int = 0, *, controller: bool = False) -> str:
+    voters = [controller_node(size, port_offset)] if controller else cluster_nodes(size, port_offset)
+    return ",".join(f"{n.node_id}@127.0.0.1:{n.port(CONTROLLER)}" for n in voters)
 
 
 def render_properties(node: Node, log_dirs: Path) -> str:
+    """server.properties of ``node``: the broker template (combined or broker-only), or the controller's."""
+    dedicated = node.roles != COMBINED
+    voters = quorum_voters(node.cluster_size, node.port_offset, controller=dedicated)
+    timings = "".join(f"{k}={v}\n" for k, v in FAILOVER_TIMINGS.items()) if dedicated else ""
+    if timings:
+        timings = "\n# A cluster whose brokers are killed on purpose: fence a dead one fast (compose/config.py).\n" + timings
+    if node.roles == CONTROLLER_ONLY:
+        return Template(CONTROLLER_TEMPLATE.read_text()).substitute(
+            node_id=node.node_id, quorum_voters=voters, controller_port=node.port(CONTROLLER),
+            log_dirs=str(log_dirs), failover_timings=timings)
     replication = replication_settings(node.cluster_size)
     return Template(TEMPLATE.read_text()).substitute(
         node_id=node.node_id,
-        quorum_voters=quorum_voters(node.cluster_size, node.port_offset),
+        process_roles=node.roles,
+        controller_listener="" if dedicated else f",CONTROLLER://127.0.0.1:{node.port(CONTROLLER)}",
+        failover_timings=timings,
+        quorum_voters=voters,
         external_port=node.port(EXTERNAL),
         internal_port=node.port(INTERNAL),
         broker_port=node.port(BROKER),

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from adapters import kafka_readiness as readiness
 from compose import fastboot, processes
-from compose.config import ClusterState, DataDir, new_cluster_id, render_properties
+from compose.config import ClusterState, DataDir, NodePaths, new_cluster_id, render_properties
 from compose.faultproxy import background as fault_proxy
 from compose.faultproxy.commands import FaultProxyError
 from compose.runtime import (
@@ -36,7 +36,15 @@ from compose.runtime import (
     kafkalab_home,
     tool_command,
 )
-from compose.topology import EXTERNAL, FAULTY, KAFKA_VERSION, Node, bootstrap_servers, cluster_nodes
+from compose.topology import (
+    EXTERNAL,
+    FAULTY,
+    KAFKA_VERSION,
+    Node,
+    all_nodes,
+    bootstrap_servers,
+    cluster_nodes,
+)
 
 Echo = Callable[[str], None]
 
@@ -82,12 +90,15 @@ def up(
     port_offset: int = 0,
     faults: bool = False,
     short_lived: bool = False,
+    controller: bool = False,
 ) -> UpResult:
     """Make a local cluster of ``brokers`` nodes run (and, with ``wait``, be ready); see module doc.
 
     ``faults``: also run the background fault proxy in front of the nodes' FAULTY listeners (only for a
     cluster this launcher starts or runs: another's listeners are unknown).
     ``short_lived``: JVM settings for a broker that is stopped within minutes (``SHORT_LIVED_JVM``).
+    ``controller``: three brokers and a dedicated KRaft controller node (``compose.topology``), with the
+    fast fencing of ``compose.config.FAILOVER_TIMINGS``: the layout whose brokers may die two at a time.
     """
     external = os.environ.get("KAFKA_BOOTSTRAP")
     if external and not port_offset:
@@ -97,9 +108,12 @@ def up(
         echo(f"KAFKA_BOOTSTRAP={external}: using that cluster, starting nothing")
         return _await(external, 1, wait, timeout, "reused-env", {})
     data = data or DataDir()
-    cluster_nodes(brokers, port_offset)  # validates the size and the offset
+    try:
+        cluster_nodes(brokers, port_offset, controller=controller)  # validates the size and the offset
+    except ValueError as exc:
+        raise LauncherError(str(exc)) from None
     with processes.exclusive_lock(lock_path()):
-        finish = _up_locked(brokers, wait, timeout, data, echo, port_offset, faults, short_lived)
+        finish = _up_locked(brokers, wait, timeout, data, echo, port_offset, faults, short_lived, controller)
     result = finish()  # readiness is awaited outside the lock: other launchers need not queue behind it
     if not faults:
         return result
@@ -109,7 +123,7 @@ def up(
 
 def _up_locked(
     brokers: int, wait: bool, timeout: float, data: DataDir, echo: Echo, port_offset: int, faults: bool,
-    short_lived: bool = False,
+    short_lived: bool = False, controller: bool = False,
 ) -> Callable[[], UpResult]:
     """What to do under the lock; returns what is left to do after it (waiting for readiness)."""
     bootstrap = bootstrap_servers(brokers, port_offset)
@@ -120,6 +134,11 @@ def _up_locked(
             f"{data.root} holds a cluster on port offset {state.port_offset}; run `kafkalab kafka down "
             f"--wipe` with that data dir before starting one on offset {port_offset}."
         )
+    if state and state.controller != controller:
+        have, want = (("a dedicated controller" if c else "combined broker+controller nodes")
+                      for c in (state.controller, controller))
+        raise LauncherError(f"{data.root} holds a cluster with {have}; run `kafkalab kafka down --wipe` with that "
+                            f"data dir before starting one with {want}.")
     if state and any(running.values()):
         if state.brokers != brokers:
             raise LauncherError(
@@ -139,7 +158,7 @@ def _up_locked(
             f"{data.root} holds a {state.brokers}-broker cluster; run `kafkalab kafka down --wipe` "
             f"to start a {brokers}-broker one."
         )
-    return _start(brokers, state, running, data, wait, timeout, echo, port_offset, short_lived)
+    return _start(brokers, state, running, data, wait, timeout, echo, port_offset, short_lived, controller)
 
 
 def _start(
@@ -152,10 +171,12 @@ def _start(
     echo: Echo,
     port_offset: int = 0,
     short_lived: bool = False,
+    controller: bool = False,
 ) -> Callable[[], UpResult]:
-    to_start = [node for node in cluster_nodes(brokers, port_offset) if not running.get(node.node_id)]
+    nodes = all_nodes(brokers, port_offset, controller=controller)
+    to_start = [node for node in nodes if not running.get(node.node_id)]
     for node in to_start:  # before the (possibly long) jar fetch: fail fast
-        for name, port in {**node.ports, FAULTY: node.faulty_port}.items():
+        for name, port in {**node.ports, **({FAULTY: node.faulty_port} if node.is_broker else {})}.items():
             if processes.port_in_use(port):
                 raise LauncherError(
                     f"port {port} ({name} listener of node {node.node_id}) is taken by another program. "
@@ -167,7 +188,7 @@ def _start(
     timings = {"fetch": round(fetch.seconds, 1)}
     if fetch.fetched:
         echo(f"fetched Apache Kafka {KAFKA_VERSION} jars into {fetch.lib} in {fetch.seconds:.1f}s")
-    state = state or ClusterState(new_cluster_id(), brokers, port_offset=port_offset)
+    state = state or ClusterState(new_cluster_id(), brokers, port_offset=port_offset, controller=controller)
     data.save_state(state)
     started = time.monotonic()
     fast = fastboot.enabled()
@@ -183,14 +204,12 @@ def _start(
     else:
         _format(java, fetch.lib, state, [(node, data.node(node.node_id).properties) for node in to_start])
     timings["format"] = round(time.monotonic() - started, 1)
-    jvm_flags = [*(SHORT_LIVED_JVM if short_lived and fast else LONG_RUNNING_JVM),
-                 *(fastboot.class_sharing_flags(java, fetch.lib, echo) if fast else [])]
+    flags = jvm_flags(java, fetch.lib, short_lived, echo)
     for node in to_start:
         paths = data.node(node.node_id)
-        command = broker_command(java, fetch.lib, paths.properties, paths.logs, jvm_flags=jvm_flags)
-        pid = processes.spawn_detached(command, paths.stdout, cwd=paths.root)
-        paths.pid_file.write_text(f"{pid}\n")
-        echo(f"started Kafka node {node.node_id} (pid {pid}) on {node.external_address}")
+        pid = spawn_node(node, paths, java, fetch.lib, flags)
+        where = node.external_address if node.is_broker else f"127.0.0.1:{node.port('CONTROLLER')} (controller only)"
+        echo(f"started Kafka node {node.node_id} (pid {pid}) on {where}")
 
     def finish() -> UpResult:
         result = _await(bootstrap_servers(brokers, port_offset), brokers, wait, timeout, "started", timings, data)
@@ -198,6 +217,21 @@ def _start(
         return result
 
     return finish
+
+
+def jvm_flags(java: str, lib: Path, short_lived: bool, echo: Echo = lambda _line: None) -> list[str]:
+    fast = fastboot.enabled()
+    return [*(SHORT_LIVED_JVM if short_lived and fast else LONG_RUNNING_JVM),
+            *(fastboot.class_sharing_flags(java, lib, echo) if fast else [])]
+
+
+def spawn_node(node: Node, paths: NodePaths, java: str, lib: Path, flags: list[str]) -> int:
+    """One node's JVM, detached, its pid recorded; a controller-only node needs half a broker's heap."""
+    heap = 512 if node.is_broker else 256
+    command = broker_command(java, lib, paths.properties, paths.logs, heap_mb=heap, jvm_flags=flags)
+    pid = processes.spawn_detached(command, paths.stdout, cwd=paths.root)
+    paths.pid_file.write_text(f"{pid}\n")
+    return pid
 
 
 def _format(java: str, lib: Path, state: ClusterState, nodes: list[tuple[Node, Path]]) -> None:
@@ -276,7 +310,7 @@ def _running_pids(data: DataDir, state: ClusterState | None) -> dict[int, int | 
     if not state:
         return {}
     found: dict[int, int | None] = {}
-    for node in cluster_nodes(state.brokers):
+    for node in all_nodes(state.brokers, controller=state.controller):
         paths = data.node(node.node_id)
         pid = processes.read_pid(paths.pid_file)
         found[node.node_id] = pid if pid and processes.is_our_broker(pid, paths.properties) else None
@@ -313,8 +347,13 @@ def _await(
     return UpResult(bootstrap, result.ready, outcome, result.detail, timings)
 
 
+def _nodes_of(data: DataDir, brokers: int) -> list[Node]:
+    state = data.load_state()
+    return all_nodes(brokers, controller=bool(state and state.controller))
+
+
 def _died(data: DataDir, brokers: int) -> str | None:
-    for node in cluster_nodes(brokers):
+    for node in _nodes_of(data, brokers):
         paths = data.node(node.node_id)
         pid = processes.read_pid(paths.pid_file)
         if pid and not processes.is_our_broker(pid, paths.properties):
@@ -324,7 +363,7 @@ def _died(data: DataDir, brokers: int) -> str | None:
 
 def _log_tail(data: DataDir, brokers: int, lines: int = 15) -> str:
     parts = []
-    for node in cluster_nodes(brokers):
+    for node in _nodes_of(data, brokers):
         for log in (data.node(node.node_id).stdout, data.node(node.node_id).logs / "server.log"):
             if log.exists():
                 tail = log.read_text(errors="replace").splitlines()[-lines:]

@@ -47,13 +47,25 @@ SERVICES = ("order", "payment", "inventory")
 ORDER_HTTP_PORT = 3000
 
 
+# KRaft roles of a node (process.roles). By default every node is both; a three-broker cluster may run its
+# quorum on a node of its own instead (``controller=True``): killing two brokers then still leaves a
+# controller that fences them and shrinks the ISRs, so acks=all writes are refused (NOT_ENOUGH_REPLICAS)
+# instead of timing out against a cluster with no quorum.
+COMBINED, BROKER_ONLY, CONTROLLER_ONLY = "broker,controller", "broker", "controller"
+
+
 @dataclass(frozen=True, slots=True)
 class Node:
-    """One combined broker+controller of the local cluster."""
+    """One node of the local cluster: a combined broker+controller, unless ``roles`` says otherwise."""
 
     node_id: int
     cluster_size: int
     port_offset: int = 0  # 0: the shared cluster's ports
+    roles: str = COMBINED
+
+    @property
+    def is_broker(self) -> bool:
+        return self.roles != CONTROLLER_ONLY
 
     def port(self, listener: str) -> int:
         return BASE_PORTS[listener] + (self.node_id - 1) * PORT_STEP + self.port_offset
@@ -73,7 +85,10 @@ class Node:
 
     @property
     def ports(self) -> dict[str, int]:
-        return {name: self.port(name) for name in LISTENER_NAMES}
+        """The ports this node binds: a controller-only node its CONTROLLER one, a broker-only node the rest."""
+        names = {COMBINED: LISTENER_NAMES, CONTROLLER_ONLY: (CONTROLLER,),
+                 BROKER_ONLY: tuple(n for n in LISTENER_NAMES if n != CONTROLLER)}[self.roles]
+        return {name: self.port(name) for name in names}
 
     @property
     def proxy_port(self) -> int:
@@ -89,12 +104,27 @@ class Node:
         return f"127.0.0.1:{self.proxy_port}"
 
 
-def cluster_nodes(size: int, port_offset: int = 0) -> list[Node]:
+def cluster_nodes(size: int, port_offset: int = 0, *, controller: bool = False) -> list[Node]:
+    """The brokers of a local cluster (ids 1..size); with ``controller`` they are brokers only."""
     if size not in (1, 3):
         raise ValueError(f"a local cluster has 1 or 3 brokers, not {size}")
+    if controller and size != 3:
+        raise ValueError(f"a dedicated controller node goes with three brokers, not {size} (--brokers 3 --controller)")
     if not 0 <= port_offset <= MAX_PORT_OFFSET:
         raise ValueError(f"port offset must be between 0 and {MAX_PORT_OFFSET}, not {port_offset}")
-    return [Node(node_id, size, port_offset) for node_id in range(1, size + 1)]
+    return [Node(node_id, size, port_offset, BROKER_ONLY if controller else COMBINED)
+            for node_id in range(1, size + 1)]
+
+
+def controller_node(size: int, port_offset: int = 0) -> Node:
+    """The dedicated controller of a three-broker cluster: node id 4, CONTROLLER port 9393 (+ offset)."""
+    return Node(size + 1, size, port_offset, CONTROLLER_ONLY)
+
+
+def all_nodes(size: int, port_offset: int = 0, *, controller: bool = False) -> list[Node]:
+    """Every process of the cluster: its brokers, and its dedicated controller if it has one."""
+    brokers = cluster_nodes(size, port_offset, controller=controller)
+    return [*brokers, controller_node(size, port_offset)] if controller else brokers
 
 
 def bootstrap_servers(size: int, port_offset: int = 0) -> str:

@@ -18,6 +18,12 @@ from services.ports import BrokerError, PartitionInfo, ProducerConfig, TopicSpec
 
 PROBE_TOPIC = "replication-probe"
 PROBE_TIMEOUT_S = 8.0
+# A describe step shows the cluster once it has acted on the brokers the story killed or started: it
+# looks again every second (world time) until then, for at most this long. A real controller fences a
+# dead broker after broker.session.timeout.ms and a restarted one needs a JVM start and a catch-up; the
+# simulated one acts at once, so there the first look is the answer.
+SETTLE_TIMEOUT_MS = 60_000
+SETTLE_POLL_MS = 1_000
 
 
 class ClusterSteps:
@@ -53,6 +59,26 @@ class ClusterSteps:
                                            dict(self.spec.topic_config))], exist_ok=True)
 
     def describe(self, topic: str) -> list[PartitionInfo]:
+        """Leader, replicas and ISR of ``topic`` once no partition is led by a dead broker and every live
+        replica is back in the ISR (or ``SETTLE_TIMEOUT_MS`` passed: then as it is)."""
+        deadline = self.now_ms() + SETTLE_TIMEOUT_MS  # type: ignore[attr-defined]
+        while True:
+            try:
+                rows = self.describe_now(topic)
+            except BrokerError:
+                if self.now_ms() >= deadline:  # type: ignore[attr-defined]
+                    raise
+                rows = []
+            if rows and self.acted_on(rows) or self.now_ms() >= deadline:  # type: ignore[attr-defined]
+                return rows
+            self.advance(SETTLE_POLL_MS)  # type: ignore[attr-defined]
+
+    def acted_on(self, rows: list[PartitionInfo]) -> bool:
+        """The controller is done with the failures: no dead leader, no live replica out of the ISR."""
+        return all((r.leader is None or not self.is_down(r.leader))
+                   and all(n in r.isr for n in r.replicas if not self.is_down(n)) for r in rows)
+
+    def describe_now(self, topic: str) -> list[PartitionInfo]:
         # A fresh admin each time: a long-lived librdkafka admin client kept failing DescribeTopics after
         # the broker it had been talking to was killed (seen on 4.4 with librdkafka 2.16).
         # They are kept until the world closes: an AdminClient collected in librdkafka's own thread aborts
@@ -77,7 +103,7 @@ class ClusterSteps:
             self.started.append(node)
             return f"broker {node} started again"
         topic, partition, role = step.get("topic", "orders"), int(step.get("partition", 0)), step.get("role", "leader")
-        info = next((r for r in self.describe(topic) if r.partition == partition), None)
+        info = next((r for r in self.describe_now(topic) if r.partition == partition), None)
         if info is None:
             raise NotAvailable(step.op, self.mode, f"{topic} has no partition {partition}")
         if role == "leader":

@@ -4,6 +4,11 @@ after the given time: a long GC pause) and ``start`` (a new JVM on the same data
 
 Shifted ports and a throwaway data dir, like ``servers.PrivateBroker``: the shared cluster is never
 ours to break. ``stop`` wakes paused nodes first (a stopped JVM ignores SIGTERM) and wipes the dir.
+
+Three brokers and a fourth node that is the KRaft controller alone (``kafkalab kafka up --brokers 3
+--controller``): with two brokers killed the quorum is still there, fences them within
+``compose.config.FAILOVER_TIMINGS`` and shrinks the ISR, so an acks=all write is refused with
+NOT_ENOUGH_REPLICAS, as the lesson says; with three combined nodes it would time out instead.
 """
 
 from __future__ import annotations
@@ -19,8 +24,8 @@ from pathlib import Path
 
 from compose import launcher, processes
 from compose.config import DataDir
-from compose.runtime import LauncherError, broker_command, ensure_jars, java_binary
-from compose.topology import bootstrap_servers, cluster_nodes
+from compose.runtime import LauncherError, ensure_jars, java_binary
+from compose.topology import all_nodes, bootstrap_servers
 
 NODES = 3
 # Not the private brokers' range (1000..5000): two labs at once must not pick the same ports.
@@ -31,7 +36,7 @@ OWNER_FILE = "owner.pid"
 
 
 class PrivateCluster:
-    """Three combined broker+controller nodes on shifted ports; ``start`` waits until they are ready."""
+    """Three brokers and a controller node on shifted ports; ``start`` waits until the brokers are ready."""
 
     def __init__(self) -> None:
         _stop_orphans()
@@ -49,17 +54,21 @@ class PrivateCluster:
         (another lab may have taken these meanwhile, or a JVM died on a crowded machine)."""
         self.launched = True
         try:
-            launcher.up(NODES, wait=True, timeout=READY_TIMEOUT_S, data=self.data, port_offset=self.offset)
+            self._up()
         except LauncherError as first:
             launcher.down(data=self.data, wipe=True)
             self.offset = _free_offset(avoid=self.offset)
             self.bootstrap = bootstrap_servers(NODES, self.offset)
             self.data = DataDir(self.root / "kafka")
             try:
-                launcher.up(NODES, wait=True, timeout=READY_TIMEOUT_S, data=self.data, port_offset=self.offset)
+                self._up()
             except LauncherError as second:
                 raise LauncherError(f"{second} (and before that: {first})") from None
         return self.bootstrap
+
+    def _up(self) -> None:
+        launcher.up(NODES, wait=True, timeout=READY_TIMEOUT_S, data=self.data, port_offset=self.offset,
+                    short_lived=True, controller=True)
 
     def _pid(self, node_id: int) -> int:
         paths = self.data.node(node_id)
@@ -94,17 +103,23 @@ class PrivateCluster:
                 os.kill(pid, signal.SIGCONT)
 
     def start_node(self, node_id: int) -> None:
-        """The same node again: its properties, data dir and ports (formatted already)."""
-        paths = self.data.node(node_id)
-        command = broker_command(java_binary(), ensure_jars().lib, paths.properties, paths.logs)
-        pid = processes.spawn_detached(command, paths.stdout, cwd=paths.root)
-        paths.pid_file.write_text(f"{pid}\n")
+        """The same node again: its properties, data dir and ports (formatted already), started as fast as
+        the launcher starts one (the same JVM flags and class archive)."""
+        java, lib = java_binary(), ensure_jars().lib
+        node = next(n for n in all_nodes(NODES, self.offset, controller=True) if n.node_id == node_id)
+        launcher.spawn_node(node, self.data.node(node_id), java, lib, launcher.jvm_flags(java, lib, short_lived=True))
 
     def stop(self) -> None:
+        """Kill every node at once (its data is thrown away: a controlled shutdown that moves leaders off a
+        broker, with its peers dead, only waits out the launcher's 30 s grace), then wipe the dir."""
         try:
             for node_id in list(self._paused):
                 self.resume(node_id)
             if self.launched:
+                pids = [pid for n in all_nodes(NODES, self.offset, controller=True)
+                        if (pid := processes.read_pid(self.data.node(n.node_id).pid_file))
+                        and processes.is_our_broker(pid, self.data.node(n.node_id).properties)]
+                processes.stop(pids, grace_seconds=0)
                 launcher.down(data=self.data, wipe=True)
                 self.launched = False
         finally:
@@ -118,7 +133,7 @@ def _stop_orphans() -> None:
         if owner and processes.command_line(owner):
             continue
         data = DataDir(root / "kafka")
-        for node_id in range(1, NODES + 1):  # a paused JVM ignores SIGTERM
+        for node_id in range(1, NODES + 2):  # a paused JVM ignores SIGTERM (ids 1..3 brokers, 4 the controller)
             pid = processes.read_pid(data.node(node_id).pid_file)
             if pid and processes.is_our_broker(pid, data.node(node_id).properties):
                 os.kill(pid, signal.SIGCONT)
@@ -128,7 +143,7 @@ def _stop_orphans() -> None:
 
 def _free_offset(avoid: int | None = None) -> int:
     free = [offset for offset in PORT_OFFSETS if offset != avoid and not any(
-        processes.port_in_use(p) for node in cluster_nodes(NODES, offset) for p in node.ports.values())]
+        processes.port_in_use(p) for node in all_nodes(NODES, offset, controller=True) for p in node.ports.values())]
     if not free:
         raise LauncherError(f"no free ports for a private three-node cluster at offsets {PORT_OFFSETS}")
     return secrets.choice(free)

@@ -28,6 +28,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -39,7 +40,11 @@ from scenarios.engine.model import Step
 from scenarios.engine.observation import Observation
 from scenarios.engine.spec import WorldSpec
 from scenarios.engine.world import NO_ANSWER, NotAvailable, WorldError
+<<<<<<< HEAD
 from scenarios.ops.runs import delete_groups
+=======
+from scenarios.ops.readback import read_topics
+>>>>>>> cluster
 from scenarios.settings import Settings
 from scenarios.tuning import lab_run
 from scenarios.worlds.base import ShopWorld, ensure_lab_topics
@@ -53,7 +58,7 @@ from scenarios.worlds.servers import PrivateBroker, Server, kept_private_broker
 from scenarios.worlds.sim import say_figures
 from scenarios.worlds.wiretap import Killed, TappedBroker
 from services.events import Topics
-from services.ports import BrokerError, InvalidConfig, StoreError
+from services.ports import BrokerError, InvalidConfig, Record, StoreError
 from services.registry import RegistryError
 from services.runner import EventService
 from services.shop import KINDS, ensure_topics
@@ -274,6 +279,22 @@ class KafkaWorld(ShopWorld):
         return super().hopeless()
 
     # ------------------------------------------------------------ brokers of the private cluster
+    def admin(self) -> Any:
+        """On a cluster whose brokers the story kills, lag is read through a consumer: the Admin call to a
+        just-killed group coordinator aborts the process in librdkafka 2.16 (adapters/kafka_group_offsets)."""
+        if self.cluster is not None and self._admin is None:
+            self._admin = self.broker.admin(lag_by_consumer=True)
+        return super().admin()
+
+    def _read_back_from_cluster(self) -> dict[str, list[Record]]:
+        """On the private cluster, through that admin too: a partition whose only replica is dead has no end
+        to read up to (and would fail the whole ListOffsets); what the others hold is read back."""
+        self._readers += 1
+        physical = [*self.topics.all(), *(self.physical(t) for t in self.spec.topics)]
+        found = read_topics(_DyingBrokers(self.broker), physical, f"{self.prefix}kafkalab-reader-{self._readers}",
+                            wait=self.between_reads, poll_timeout_s=self.read_poll_s)
+        return {self.logical(t): [replace(r, topic=self.logical(t)) for r in rs] for t, rs in found.items()}
+
     def kill_broker(self, node_id: int) -> None:
         if self.cluster is None:
             super().kill_broker(node_id)
@@ -352,7 +373,7 @@ class KafkaWorld(ShopWorld):
 
     def read_all_topics(self) -> dict:
         self._read_deadline = time.monotonic() + READ_BACK_TIMEOUT_S
-        return super().read_all_topics()
+        return super().read_all_topics() if self.cluster is None else self._read_back_from_cluster()
 
     def read_as(self, topic: str, event_type: str, readers: Any) -> dict[str, dict[str, Any]]:
         self._read_deadline = time.monotonic() + READ_BACK_TIMEOUT_S
@@ -483,6 +504,8 @@ class KafkaWorld(ShopWorld):
                     registry.forget(self.prefix)
             self.close_parts()  # the running ones once their threads have stopped
         finally:
+            if self.cluster is not None and hasattr(getattr(self, "_admin", None), "close"):
+                self._admin.close()  # its offset readers: consumers, closed before their cluster stops
             getattr(self, "describe_admins", []).clear()
             gc.collect()  # here, in this thread, not in librdkafka's (see _run)
             for server in reversed(self.servers):  # the proxy before the broker behind it
@@ -491,6 +514,19 @@ class KafkaWorld(ShopWorld):
             self.lines.uninstall()
             if self._log_dir is not None:  # the processes are gone; their logs were quoted if they misbehaved
                 shutil.rmtree(self._log_dir, ignore_errors=True)
+
+
+class _DyingBrokers:
+    """The world's broker as the read-back sees it on a cluster whose brokers are killed."""
+
+    def __init__(self, broker: Any) -> None:
+        self.broker = broker
+
+    def admin(self) -> Any:
+        return self.broker.admin(lag_by_consumer=True)
+
+    def consumer(self, config: Any) -> Any:
+        return self.broker.consumer(config)
 
 
 def _registry_of(settings: Settings, topics: Topics, readable: Any) -> WorldSchemas:

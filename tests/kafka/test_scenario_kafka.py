@@ -18,7 +18,7 @@ def settings(kafka_bootstrap) -> Settings:
 
 # Every lab's demonstration (its broken stages show their symptoms, its fix passes), discovered from the
 # lab folders so a new lab is covered by adding it. startup-race runs private brokers and has its own file;
-# broker-failure runs a three-node cluster of its own (test_lab_broker_failure_kafka.py, tox -e kafka-extra).
+# broker-failure runs a cluster of its own (test_lab_broker_failure_kafka.py plays its start and fix).
 OWN_FILES = {"startup-race", "broker-failure"}
 DEMOS = [name for name in LABS if name not in OWN_FILES]
 
