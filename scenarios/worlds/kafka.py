@@ -40,11 +40,8 @@ from scenarios.engine.model import Step
 from scenarios.engine.observation import Observation
 from scenarios.engine.spec import WorldSpec
 from scenarios.engine.world import NO_ANSWER, NotAvailable, WorldError
-<<<<<<< HEAD
-from scenarios.ops.runs import delete_groups
-=======
 from scenarios.ops.readback import read_topics
->>>>>>> cluster
+from scenarios.ops.runs import delete_groups
 from scenarios.settings import Settings
 from scenarios.tuning import lab_run
 from scenarios.worlds.base import ShopWorld, ensure_lab_topics
