@@ -39,11 +39,12 @@ def settings_of(args: argparse.Namespace) -> Settings:
 
 
 def port_number(text: str) -> int:
-    """An argparse type: a TCP port, 1-65535 (else argparse's one-line usage error, not a bind() traceback)."""
+    """An argparse type: a TCP port, 0-65535, 0 asking the system for a free one (else argparse's one-line
+    usage error, not a bind() traceback)."""
     try:
         port = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is not a port number (1-65535)")
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535; 0: any free port)")
     return port

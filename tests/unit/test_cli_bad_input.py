@@ -70,3 +70,9 @@ def test_up_on_a_port_already_taken_says_so_in_one_line(capsys):
 def test_the_kafka_console_with_a_broker_that_does_not_answer_is_one_line_before_serving(lab_dir, capsys):  # noqa: F811
     err = _one_line(capsys, ["console", "--mode", "kafka", "--attach", "--bootstrap", "localhost:1", "--port", "3977"])
     assert "console --mode kafka: could not reach Kafka at localhost:1" in err
+
+
+def test_port_zero_asks_for_any_free_port() -> None:  # the kafka world starts service processes with --port 0
+    from scenarios.cli.common import port_number
+
+    assert port_number("0") == 0 and port_number("65535") == 65535
