@@ -189,3 +189,16 @@ def _db_up(args: argparse.Namespace) -> int:
 
     print(ensure_database())
     return 0
+
+
+def port_number(text: str, *, any_free: bool = False) -> int:
+    """An argparse type: a TCP port, 1-65535 (0 too with ``any_free``: the system picks a free one), else
+    argparse's one-line usage error rather than a bind() traceback."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    low = 0 if any_free else 1
+    if not low <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number ({low}-65535{'; 0: any free port' * any_free})")
+    return port

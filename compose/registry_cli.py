@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from compose.cli import _guarded, _say  # the same error handling as `kafkalab kafka`
+from compose.cli import _guarded, _say, port_number  # the same error handling as `kafkalab kafka`
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions = registry.add_subparsers(dest="registry_command", metavar="ACTION", required=True)
 
     up = actions.add_parser("up", help="fetch it from Maven Central once, start it on 127.0.0.1, wait until ready")
-    up.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"HTTP port (default {DEFAULT_PORT})")
+    up.add_argument("--port", type=port_number, default=DEFAULT_PORT, help=f"HTTP port (default {DEFAULT_PORT})")
     up.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for readiness")
     up.add_argument("--wait", action=argparse.BooleanOptionalAction, default=True)
     _data_dir_option(up)
@@ -33,15 +33,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _data_dir_option(status)
     status.set_defaults(func=_guarded(_status))
 
-
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is not a port number (1-65535)")
-    return port
 
 
 def _data_dir_option(parser: argparse.ArgumentParser) -> None:

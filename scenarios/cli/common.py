@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from compose.cli import port_number as compose_port_number
 from scenarios.settings import Settings
 
 # Command-line option -> Settings field, for the options a command registered.
@@ -39,12 +40,5 @@ def settings_of(args: argparse.Namespace) -> Settings:
 
 
 def port_number(text: str) -> int:
-    """An argparse type: a TCP port, 0-65535, 0 asking the system for a free one (else argparse's one-line
-    usage error, not a bind() traceback)."""
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535; 0: any free port)")
-    return port
+    """An argparse type: a TCP port; 0 asks the system for a free one (the kafka world's service processes)."""
+    return compose_port_number(text, any_free=True)

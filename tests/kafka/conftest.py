@@ -10,6 +10,7 @@ import os
 import pytest
 
 from tests.conftest import missing_dependency
+from tests.registry_support import registry_url  # noqa: F401  (a fixture)
 
 
 @pytest.fixture(scope="session")
@@ -47,3 +48,10 @@ def lab_dir(tmp_path, monkeypatch, kafka_bootstrap):
     monkeypatch.setenv("KAFKA_BOOTSTRAP", kafka_bootstrap)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def registry_lab_dir(lab_dir, monkeypatch, registry_url):  # noqa: F811
+    """``lab_dir``, with the real schema registry named too."""
+    monkeypatch.setenv("KAFKALAB_REGISTRY_URL", registry_url)
+    return lab_dir

@@ -18,12 +18,8 @@ pytestmark = pytest.mark.kafka
 
 
 @pytest.fixture
-def lab_dir(tmp_path, monkeypatch, kafka_bootstrap, registry_url):  # noqa: F811
-    monkeypatch.setenv("KAFKALAB_LAB_DIR", str(tmp_path))
-    monkeypatch.setenv("KAFKA_BOOTSTRAP", kafka_bootstrap)
-    monkeypatch.setenv("KAFKALAB_REGISTRY_URL", registry_url)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+def lab_dir(registry_lab_dir):  # this file's labs read and write schemas
+    return registry_lab_dir
 
 
 def _json(capsys, *argv: str) -> dict:
