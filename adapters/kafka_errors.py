@@ -105,6 +105,7 @@ SPECIFIC = {
 
 # Hosts that only exist inside a container network (docker compose service names).
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
+_COMPOSE_HOSTS = {"kafka"}  # docker-compose.yml's broker hostname
 
 
 def error_of(exc: BaseException | KafkaError) -> KafkaError | None:
@@ -200,11 +201,13 @@ def _advice(bootstrap: str) -> str:
     first = bootstrap.split(",")[0].strip()
     host, _, port = first.rpartition(":")
     host = host or first
-    if host not in _LOCAL_HOSTS and "." not in host:
+    if host in _COMPOSE_HOSTS:
         return (
             f"From the host use localhost:9092; {first} is the address inside the Docker network "
             "(it only resolves for containers on that network)."
         )
+    if host not in _LOCAL_HOSTS and "." not in host:
+        return f"Check the host name {host!r} (a local broker is localhost:9092; a remote one needs its full name)."
     if host in _LOCAL_HOSTS and port == "29092":
         return "Port 29092 is the listener for containers; from the host use localhost:9092."
     if host in _LOCAL_HOSTS:

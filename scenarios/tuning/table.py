@@ -17,7 +17,11 @@ from scenarios.tuning.summary import medians
 
 @contextmanager
 def progress_bar(console: Console, title: str) -> Iterator[Any]:
-    """Yields ``on_step(done, total, label)`` for ``measure_grid``; the bar goes to ``console``."""
+    """Yields ``on_step(done, total, label)`` for ``measure_grid``; the bar goes to ``console`` when it is
+    a terminal (piped or captured, a bar would only leave an empty line behind)."""
+    if not console.is_terminal:
+        yield lambda _done, _total, _label: None
+        return
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), TextColumn("{task.fields[step]}"), console=console, transient=True)
     task = progress.add_task(title, total=None, step="")

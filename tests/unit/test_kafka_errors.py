@@ -113,6 +113,12 @@ def test_docker_internal_name_gets_host_advice() -> None:
     assert "inside the Docker network" in message
 
 
+def test_an_unknown_short_host_name_is_not_taken_for_docker() -> None:
+    message = unreachable_message("nosuchhost:9092", KafkaError(E._RESOLVE))
+    assert "nosuchhost:9092 (name does not resolve)" in message and "Docker" not in message
+    assert "Check the host name 'nosuchhost'" in message
+
+
 def test_refused_localhost_suggests_starting_the_broker() -> None:
     message = unreachable_message("localhost:9092", KafkaError(E._TRANSPORT))
     assert "localhost:9092 (connection refused or dropped)" in message
