@@ -47,6 +47,7 @@ from services.ports import (
 )
 from sim import World
 from sim.group import Group
+from tests.property.replay_cli import replay_file
 
 GROUP = "g"
 TOPICS = {"a": 2, "b": 1}  # two topics, so uniform (over all topics) and range (per topic) differ
@@ -413,21 +414,10 @@ def replay(script: Mapping[str, Any], group_class: type[Group] = Group) -> Group
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m tests.property.group_support SCRIPT.json", file=sys.stderr)
-        return 2
-    with open(argv[0], encoding="utf-8") as f:
-        script = json.load(f)
-    try:
-        lab = replay(script)
-    except AssertionError as exc:
-        print(f"REPRODUCED: {exc}")
-        return 1
-    except (BrokerError, KeyError, ValueError, TypeError) as exc:
-        print(f"not a script this machine can run: {exc}")
-        return 2
-    print(f"passed: {len(lab.steps)} steps, {len(lab.handles)} consumers, generation {lab.seen_generation}")
-    return 0
+    return replay_file(argv, "tests.property.group_support", replay,
+                       lambda lab: f"{len(lab.steps)} steps, {len(lab.handles)} consumers, "
+                                   f"generation {lab.seen_generation}",
+                       refused=(BrokerError, KeyError, ValueError, TypeError))
 
 
 if __name__ == "__main__":

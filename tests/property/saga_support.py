@@ -29,6 +29,7 @@ from services.runner import EventService
 from services.shop import KINDS, build_shop
 from sim import World
 
+from .replay_cli import replay_file
 from .saga_invariants import check_always, check_final, snapshot_writes
 from .saga_traps import ProcessDied, TrapBroker
 
@@ -260,18 +261,8 @@ def replay(script: Mapping[str, Any], service_class: type[EventService] = EventS
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m tests.property.saga_support SCRIPT.json", file=sys.stderr)
-        return 2
-    with open(argv[0], encoding="utf-8") as f:
-        script = json.load(f)
-    try:
-        lab = replay(script)
-    except AssertionError as exc:
-        print(f"REPRODUCED: {exc}")
-        return 1
-    print(f"passed: {len(lab.ledger.accepted)} orders, trace sha256 {lab.world.trace.sha256()}")
-    return 0
+    return replay_file(argv, "tests.property.saga_support", replay,
+                       lambda lab: f"{len(lab.ledger.accepted)} orders, trace sha256 {lab.world.trace.sha256()}")
 
 
 if __name__ == "__main__":
